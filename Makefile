@@ -1,0 +1,107 @@
+# The kernel, its host-side tests and its benchmarks.
+#   make            build/kernel.elf
+#   make run        boot it in QEMU, serial console on this terminal (monitor)
+#   make test       host tests, fuzzing, and the QEMU boot matrix
+#   make bench      host benchmarks (frame allocators)
+#   make iso        build/kernel.iso (GRUB rescue image); make run-iso boots it
+#   make debug      QEMU halted with a gdb stub, and gdb attached
+# `make setup` installs missing Debian packages; run/test/iso call it as needed.
+
+BUILD   := build
+HOST    := $(BUILD)/host
+CC      := gcc
+CLANG   := clang
+QEMU    := qemu-system-i386
+MEM     ?= 128M
+MACHINE ?= pc
+CMDLINE ?=
+
+# ---- kernel -------------------------------------------------------------
+KCFLAGS := -m32 -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+	-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
+	-mgeneral-regs-only -mno-red-zone -fno-builtin-printf \
+	-nostdinc -isystem $(shell $(CC) -print-file-name=include) -Ilib/include -I.
+KASFLAGS := -m32 -g -I. -D__ASSEMBLY__
+LIBGCC  := $(shell $(CC) -m32 -print-libgcc-file-name)
+KSRC    := $(sort $(wildcard arch/x86/*.c arch/x86/*.S kernel/*.c mm/*.c lib/*.c tests/kernel/*.c))
+KOBJ    := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
+
+all: $(BUILD)/kernel.elf
+
+$(BUILD)/k/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/k/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KASFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/kernel.elf: $(KOBJ) arch/x86/linker.ld
+	ld -m elf_i386 -T arch/x86/linker.ld -o $@ $(KOBJ) $(LIBGCC)
+	@if command -v grub-file >/dev/null; then \
+		grub-file --is-x86-multiboot $@ || { echo "$@: not a Multiboot kernel"; exit 1; }; fi
+
+-include $(shell find $(BUILD)/k -name '*.d' 2>/dev/null)
+
+# ---- host builds of the portable memory-manager code --------------------
+MM_CORE     := mm/memmap.c mm/pmm.c
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HOST_TESTS  := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/test_*.c))
+FUZZERS     := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/fuzz_*.c))
+BENCHES     := $(patsubst bench/%.c,$(HOST)/%,$(wildcard bench/bench_*.c))
+
+$(HOST)/test_%: tests/host/test_%.c tests/host/check.c tests/host/check.h $(MM_CORE) mm/*.h
+	@mkdir -p $(HOST)
+	$(CC) $(HOST_CFLAGS) -o $@ $< tests/host/check.c $(MM_CORE)
+
+$(HOST)/fuzz_%: tests/host/fuzz_%.c $(MM_CORE) mm/*.h
+	@mkdir -p $(HOST)
+	$(CLANG) -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(MM_CORE)
+
+$(HOST)/bench_%: bench/bench_%.c $(MM_CORE) mm/*.h
+	@mkdir -p $(HOST)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -o $@ $< $(MM_CORE)
+
+host-tests: $(HOST_TESTS) $(FUZZERS)
+
+# ---- running -------------------------------------------------------------
+QEMU_FLAGS := -machine $(MACHINE) -m $(MEM) -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+setup:
+	@bash scripts/setup.sh
+
+tools:
+	@command -v $(QEMU) >/dev/null && command -v grub-mkrescue >/dev/null && \
+	 [ -e /usr/lib/gcc/x86_64-linux-gnu/12/32/libgcc.a ] || bash scripts/setup.sh
+
+run: tools
+	@$(MAKE) --no-print-directory all
+	@echo "Booting; quit with Ctrl-A X (or the monitor's 'halt')."
+	$(QEMU) $(QEMU_FLAGS) -nographic -kernel $(BUILD)/kernel.elf \
+		$(if $(CMDLINE),-append "$(CMDLINE)") || [ $$? -eq 1 ]
+
+iso: tools $(BUILD)/kernel.iso
+
+$(BUILD)/kernel.iso: $(BUILD)/kernel.elf scripts/mkiso.sh
+	bash scripts/mkiso.sh $@ "$(CMDLINE)"
+
+run-iso: iso
+	$(QEMU) $(QEMU_FLAGS) -nographic -cdrom $(BUILD)/kernel.iso -boot d || [ $$? -eq 1 ]
+
+debug: tools all
+	bash scripts/debug.sh $(BUILD)/kernel.elf "$(QEMU_FLAGS)" "$(CMDLINE)"
+
+test: tools
+	@$(MAKE) --no-print-directory all host-tests $(BENCHES)
+	@bash tests/run.sh
+
+bench: $(BENCHES)
+	@bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all host-tests setup tools run iso run-iso debug test bench clean

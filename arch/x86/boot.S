@@ -1,0 +1,75 @@
+/*
+ * boot.S - the Multiboot header and the code that runs before paging.
+ *
+ * The loader enters _start in 32-bit protected mode with paging off, EAX =
+ * 0x2BADB002 and EBX = the physical address of the Multiboot information
+ * (Multiboot spec 3.2).  The stub builds a page directory of 4 MiB pages
+ * (Intel SDM vol. 3A 4.3: CR4.PSE and PDE.PS), mapping
+ *   - virtual 0..4 MiB to physical 0..4 MiB, so the stub survives the
+ *     moment paging turns on (kmain removes it), and
+ *   - KERNEL_BASE.. to physical 0..DIRECT_MAP_SIZE, where the kernel runs,
+ * then turns paging on and jumps to the kernel's linked address.
+ */
+#include "arch/x86/memlayout.h"
+
+#define MB_FLAGS        0x00000003 /* page-align modules, give memory info */
+#define PDE_P           0x001
+#define PDE_RW          0x002
+#define PDE_PS          0x080
+#define CR0_PG          0x80000000
+#define CR4_PSE         0x00000010
+
+	.section .multiboot, "a"
+	.balign 4
+	.long 0x1BADB002
+	.long MB_FLAGS
+	.long -(0x1BADB002 + MB_FLAGS)
+
+	.section .boot.text, "ax"
+	.code32
+	.global _start
+_start:
+	cli
+	cld
+	/* Fill boot_page_directory (physical address: its link address minus KERNEL_BASE). */
+	mov $(boot_page_directory - KERNEL_BASE), %edi
+	movl $(0 | PDE_PS | PDE_RW | PDE_P), (%edi)        /* identity 0..4 MiB */
+	lea (KERNEL_BASE >> 20)(%edi), %edx                 /* &pd[768] */
+	mov $(PDE_PS | PDE_RW | PDE_P), %ecx
+	mov $(DIRECT_MAP_SIZE / LARGE_PAGE_SIZE), %esi
+1:	mov %ecx, (%edx)
+	add $LARGE_PAGE_SIZE, %ecx
+	add $4, %edx
+	dec %esi
+	jnz 1b
+
+	mov %cr4, %ecx
+	or $CR4_PSE, %ecx
+	mov %ecx, %cr4
+	mov %edi, %cr3
+	mov %cr0, %ecx
+	or $CR0_PG, %ecx
+	mov %ecx, %cr0
+
+	mov $higher_half, %ecx
+	jmp *%ecx
+
+	.text
+higher_half:
+	mov $(boot_stack + BOOT_STACK_SIZE), %esp
+	xor %ebp, %ebp
+	push %ebx          /* Multiboot information, physical */
+	push %eax          /* Multiboot magic */
+	call kmain
+	cli
+2:	hlt
+	jmp 2b
+
+	.section .bss.pagealigned, "aw", @nobits
+	.balign 4096
+	.global boot_page_directory
+boot_page_directory:
+	.skip 4096
+	.global boot_stack
+boot_stack:
+	.skip BOOT_STACK_SIZE

@@ -1,0 +1,46 @@
+/*
+ * gdt.c - segmentation, switched off the way x86 allows: every segment
+ * spans 0..4 GiB (Intel SDM vol. 3A 3.2.1, "basic flat model"), so paging
+ * alone decides what is reachable.  The loader's GDT cannot be trusted to
+ * still exist, so the kernel installs its own before anything else.
+ * User segments and the TSS come with user mode.
+ */
+#include "gdt.h"
+
+#include <stdint.h>
+
+struct gdt_entry {
+	uint16_t limit_low, base_low;
+	uint8_t base_mid, access, flags_limit_high, base_high;
+} __attribute__((packed));
+
+struct gdt_pointer {
+	uint16_t limit;
+	uint32_t base;
+} __attribute__((packed));
+
+/* access: present, ring 0, code/data; flags: 4 KiB granularity, 32-bit. */
+#define FLAT(access) { 0xFFFF, 0, 0, (access), 0xCF, 0 }
+
+static struct gdt_entry gdt[] = {
+	{ 0, 0, 0, 0, 0, 0 }, /* the null descriptor */
+	FLAT(0x9A),           /* kernel code: execute/read */
+	FLAT(0x92),           /* kernel data: read/write */
+};
+
+void gdt_init(void)
+{
+	struct gdt_pointer p = { sizeof(gdt) - 1, (uint32_t)gdt };
+
+	__asm__ volatile("lgdt %0\n\t"
+			 "mov %1, %%ds\n\t"
+			 "mov %1, %%es\n\t"
+			 "mov %1, %%fs\n\t"
+			 "mov %1, %%gs\n\t"
+			 "mov %1, %%ss\n\t"
+			 "ljmp %2, $1f\n"
+			 "1:"
+			 :
+			 : "m"(p), "r"(GDT_KERNEL_DATA), "i"(GDT_KERNEL_CODE)
+			 : "memory");
+}

@@ -1,0 +1,54 @@
+/*
+ * physmem.c - the direct map and the physical window (see physmem.h).
+ *
+ * Both are 4 MiB pages in boot_page_directory, so re-pointing the window is
+ * one directory-entry write and one invlpg (Intel SDM vol. 3A 4.10.4.1): the
+ * cheapest possible way to reach any frame while no page tables exist yet.
+ */
+#include "physmem.h"
+
+#include <string.h>
+
+#include "io.h"
+#include "memlayout.h"
+
+#define PDE_P  0x001
+#define PDE_RW 0x002
+#define PDE_PS 0x080
+
+extern uint32_t boot_page_directory[1024];
+static uint32_t window_block = 1; /* physical block the window shows; 1 = none */
+
+void *phys_ptr(uint32_t pa)
+{
+	if (pa < DIRECT_MAP_SIZE)
+		return P2V(pa);
+	uint32_t block = pa & ~(uint32_t)(LARGE_PAGE_SIZE - 1);
+	if (block != window_block) {
+		boot_page_directory[PHYS_WINDOW >> 22] = block | PDE_PS | PDE_RW | PDE_P;
+		invlpg((void *)PHYS_WINDOW);
+		window_block = block;
+	}
+	return (void *)(PHYS_WINDOW + (pa - block));
+}
+
+void phys_read(void *dst, uint32_t pa, size_t len)
+{
+	char *d = dst;
+
+	while (len) {
+		size_t chunk = LARGE_PAGE_SIZE - (pa & (LARGE_PAGE_SIZE - 1));
+		if (chunk > len)
+			chunk = len;
+		memcpy(d, phys_ptr(pa), chunk);
+		d += chunk;
+		pa += chunk;
+		len -= chunk;
+	}
+}
+
+void physmem_drop_identity_map(void)
+{
+	boot_page_directory[0] = 0;
+	write_cr3(read_cr3()); /* flush: the identity entry may be cached */
+}

@@ -1,0 +1,38 @@
+/*
+ * trap.h - CPU exceptions: the IDT, the saved register frame, and handlers.
+ *
+ * All 32 exception vectors enter through isr.S, which saves the registers
+ * as a struct trap_frame and calls trap_dispatch().  A subsystem may claim a
+ * vector with trap_set_handler() (the VMM will claim #PF); its handler
+ * returns true when it resolved the exception.  Anything unclaimed or
+ * unresolved gets a full report and a panic: no exception passes silently.
+ */
+#ifndef ARCH_X86_TRAP_H
+#define ARCH_X86_TRAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TRAP_DE 0  /* divide error */
+#define TRAP_UD 6  /* invalid opcode */
+#define TRAP_DF 8  /* double fault */
+#define TRAP_GP 13 /* general protection */
+#define TRAP_PF 14 /* page fault */
+#define TRAP_COUNT 32
+
+/* The stack as isr.S leaves it; the order matches the pushes there. */
+struct trap_frame {
+	uint32_t gs, fs, es, ds;
+	uint32_t edi, esi, ebp, esp_at_pusha, ebx, edx, ecx, eax; /* pusha */
+	uint32_t vector, error;     /* pushed by the stub (error 0 if none) */
+	uint32_t eip, cs, eflags;   /* pushed by the CPU */
+};
+
+typedef bool (*trap_handler_t)(struct trap_frame *tf);
+
+void idt_init(void);
+void trap_set_handler(unsigned vector, trap_handler_t handler);
+const char *trap_name(unsigned vector);
+void trap_report(const struct trap_frame *tf);
+
+#endif

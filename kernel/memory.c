@@ -1,0 +1,149 @@
+/*
+ * memory.c - bring up physical memory management at boot (see memory.h).
+ *
+ * Order matters: everything the loader left in RAM is recorded as a boot
+ * region before the bitmap is placed, so the bitmap never lands on a module
+ * or on the memory map; the bitmap goes in the direct map (below 768 MiB)
+ * because the kernel must reach it without the physical window.
+ */
+#include "memory.h"
+
+#include "arch/x86/memlayout.h"
+#include "bootinfo.h"
+#include "panic.h"
+#include "printf.h"
+
+#include <string.h>
+
+struct memmap kmemmap;
+struct pmm kpmm;
+uint32_t boot_free_frames;
+const char RESERVED_KERNEL[] = "kernel image";
+
+static void reserve(uint64_t start, uint64_t end, const char *what)
+{
+	if (pmm_reserve(&kpmm, start, end, what) != PMM_OK)
+		panic("cannot reserve %s at 0x%llx-0x%llx", what, (unsigned long long)start,
+		      (unsigned long long)end);
+}
+
+/* Where the bitmap can go: usable, in the direct map, clear of the rest. */
+static uint64_t place_bitmap(size_t bytes)
+{
+	struct mem_range avoid[BOOT_REGIONS_MAX + 1];
+	unsigned n = 0;
+
+	avoid[n++] = (struct mem_range){ V2P(__kernel_start), V2P(__kernel_end) };
+	for (unsigned i = 0; i < boot_info.nregions; i++)
+		avoid[n++] = boot_info.regions[i].range;
+	uint64_t at = memmap_find_free(&kmemmap, avoid, n, bytes, PMM_LOW_MEMORY_END,
+				       DIRECT_MAP_SIZE);
+	if (!at)
+		panic("no room for the %u-byte frame bitmap below 768 MiB", (unsigned)bytes);
+	return at;
+}
+
+void memory_init(void)
+{
+	if (memmap_from_multiboot(&kmemmap, &boot_info.mbi, boot_info.mmap) < 0)
+		panic("the boot loader reported no memory");
+
+	size_t bytes = pmm_bitmap_bytes(&kmemmap);
+	uint64_t bitmap = place_bitmap(bytes);
+	if (pmm_init(&kpmm, &kmemmap, P2V(bitmap), bytes) != PMM_OK)
+		panic("cannot start the physical memory manager");
+	reserve(V2P(__kernel_start), V2P(__kernel_end), RESERVED_KERNEL);
+	reserve(bitmap, bitmap + bytes, "frame bitmap");
+	for (unsigned i = 0; i < boot_info.nregions; i++)
+		reserve(boot_info.regions[i].range.start, boot_info.regions[i].range.end,
+			boot_info.regions[i].what);
+	boot_free_frames = kpmm.stats.free_frames;
+
+	memory_print_raw();
+	memory_print_usable();
+	memory_print_reservations();
+	memory_print_summary();
+}
+
+void memory_print_raw(void)
+{
+	kprintf("Memory map from the boot loader (%u entries%s):\n", kmemmap.raw_count,
+		kmemmap.from_fallback ? ", built from mem_lower/mem_upper" : "");
+	for (unsigned i = 0; i < kmemmap.raw_count; i++) {
+		const struct memmap_entry *e = &kmemmap.raw[i];
+		kprintf("  %016llx-%016llx %s\n", (unsigned long long)e->base,
+			(unsigned long long)(e->base + e->length - 1), memmap_type_name(e->type));
+	}
+}
+
+void memory_print_usable(void)
+{
+	kprintf("Usable RAM, normalized (%u ranges):\n", kmemmap.count);
+	for (unsigned i = 0; i < kmemmap.count; i++) {
+		const struct mem_range *r = &kmemmap.usable[i];
+		kprintf("  %016llx-%016llx %8lluK%s\n", (unsigned long long)r->start,
+			(unsigned long long)(r->end - 1), (unsigned long long)(r->end - r->start) >> 10,
+			r->start >= FOUR_GIB ? " (above 4 GiB, not used)" : "");
+	}
+	if (kmemmap.usable_above_4g)
+		kprintf("  %lluK above 4 GiB: counted, not used by this 32-bit kernel\n",
+			(unsigned long long)kmemmap.usable_above_4g >> 10);
+}
+
+void memory_print_reservations(void)
+{
+	kprintf("Reserved:\n");
+	for (unsigned i = 0; i < kpmm.nreservations; i++) {
+		const struct pmm_reservation *r = &kpmm.reservations[i];
+		kprintf("  %016llx-%016llx %s\n", (unsigned long long)r->start,
+			(unsigned long long)(r->end - 1), r->what);
+	}
+}
+
+void memory_print_summary(void)
+{
+	kprintf("Memory: %uK/%lluK available\n", kpmm.stats.free_frames * (FRAME_SIZE / 1024),
+		(unsigned long long)kmemmap.usable_below_4g >> 10);
+}
+
+static bool overlaps(uint64_t a, uint64_t b, uint64_t start, uint64_t end)
+{
+	return a < end && start < b;
+}
+
+/* One character for physical [a, b): the most notable thing in it. */
+static char bar_cell(uint64_t a, uint64_t b)
+{
+	char best = ' '; /* a hole: no map entry at all */
+	static const char rank[] = " r.RMK";
+
+	for (unsigned i = 0; i < kmemmap.raw_count; i++)
+		if (overlaps(a, b, kmemmap.raw[i].base, kmemmap.raw[i].base + kmemmap.raw[i].length))
+			best = 'r';
+	for (unsigned i = 0; i < kmemmap.count; i++)
+		if (overlaps(a, b, kmemmap.usable[i].start, kmemmap.usable[i].end))
+			best = '.';
+	for (unsigned i = 0; i < kpmm.nreservations; i++) {
+		const struct pmm_reservation *r = &kpmm.reservations[i];
+		char c = r->what == RESERVED_KERNEL ? 'K' : r->what == BOOT_MODULE ? 'M' : 'R';
+		if (overlaps(a, b, r->start, r->end) && strchr(rank, c) > strchr(rank, best))
+			best = c;
+	}
+	return best;
+}
+
+void memory_print_bar(void)
+{
+	enum { CELLS = 64 };
+	uint64_t top = memmap_top_below_4g(&kmemmap);
+	uint64_t cell = (top + CELLS * LARGE_PAGE_SIZE - 1) / CELLS / LARGE_PAGE_SIZE * LARGE_PAGE_SIZE;
+	char bar[CELLS + 1];
+
+	for (unsigned i = 0; i < CELLS; i++)
+		bar[i] = bar_cell(i * cell, (i + 1) * cell);
+	bar[CELLS] = '\0';
+	kprintf("Physical memory 0-%lluM, %lluM per cell:\n  |%s|\n", (unsigned long long)(CELLS * cell) >> 20,
+		(unsigned long long)cell >> 20, bar);
+	kprintf("  K kernel  M module  R reserved (boot data, bitmap, low MiB)  . usable\n"
+		"  r reserved by firmware  ' ' hole (no entry)\n");
+}

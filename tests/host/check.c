@@ -1,0 +1,55 @@
+/* check.c - the runner behind check.h, and the host's mm_warn(). */
+#include "check.h"
+
+#include <stdarg.h>
+
+int check_failed, check_cases, check_failures;
+bool check_echo_warnings;
+static char warning[512];
+static unsigned nwarnings;
+
+void mm_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(warning, sizeof(warning), fmt, ap);
+	va_end(ap);
+	nwarnings++;
+	if (check_echo_warnings)
+		printf("# warn: %s\n", warning);
+}
+
+const char *last_warning(void)
+{
+	return warning;
+}
+
+unsigned warnings_seen(void)
+{
+	return nwarnings;
+}
+
+void reset_warnings(void)
+{
+	warning[0] = '\0';
+	nwarnings = 0;
+}
+
+void check_run(const char *name, void (*fn)(void))
+{
+	check_failed = 0;
+	reset_warnings();
+	fn();
+	check_cases++;
+	if (check_failed)
+		check_failures++;
+	printf("%sok %d %s\n", check_failed ? "not " : "", check_cases, name);
+	fflush(stdout);
+}
+
+int check_done(void)
+{
+	printf("1..%d\n", check_cases);
+	return check_failures ? 1 : 0;
+}

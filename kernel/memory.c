@@ -10,6 +10,7 @@
 
 #include "arch/x86/memlayout.h"
 #include "bootinfo.h"
+#include "monitor.h"
 #include "panic.h"
 #include "printf.h"
 
@@ -136,14 +137,59 @@ void memory_print_bar(void)
 {
 	enum { CELLS = 64 };
 	uint64_t top = memmap_top_below_4g(&kmemmap);
-	uint64_t cell = (top + CELLS * LARGE_PAGE_SIZE - 1) / CELLS / LARGE_PAGE_SIZE * LARGE_PAGE_SIZE;
+	uint64_t cell = (top / CELLS + FRAME_SIZE - 1) & ~(uint64_t)(FRAME_SIZE - 1);
 	char bar[CELLS + 1];
 
 	for (unsigned i = 0; i < CELLS; i++)
 		bar[i] = bar_cell(i * cell, (i + 1) * cell);
 	bar[CELLS] = '\0';
-	kprintf("Physical memory 0-%lluM, %lluM per cell:\n  |%s|\n", (unsigned long long)(CELLS * cell) >> 20,
-		(unsigned long long)cell >> 20, bar);
+	kprintf("Physical memory 0-%lluK, %lluK per cell:\n  |%s|\n",
+		(unsigned long long)(CELLS * cell) >> 10, (unsigned long long)cell >> 10, bar);
 	kprintf("  K kernel  M module  R reserved (boot data, bitmap, low MiB)  . usable\n"
 		"  r reserved by firmware  ' ' hole (no entry)\n");
 }
+
+static void cmd_meminfo(int argc, char **argv)
+{
+	const struct pmm_stats *s = &kpmm.stats;
+	(void)argc;
+	(void)argv;
+	kprintf("  total      %10lluK  usable RAM below 4 GiB (%u frames)\n",
+		(unsigned long long)kmemmap.usable_below_4g >> 10, s->total_frames);
+	kprintf("  reserved   %10uK  low MiB, kernel, boot data, bitmap (%u frames)\n",
+		s->reserved_frames * 4, s->reserved_frames);
+	kprintf("  available  %10uK  after reservations (%u frames)\n",
+		(s->total_frames - s->reserved_frames) * 4, s->total_frames - s->reserved_frames);
+	kprintf("  free       %10uK  now (%u frames); %u frames in use\n", s->free_frames * 4,
+		s->free_frames, s->used_frames);
+	kprintf("  above 4GiB %10lluK  reported, not used\n",
+		(unsigned long long)kmemmap.usable_above_4g >> 10);
+}
+MONITOR_COMMAND(meminfo, "", "total, available, reserved and free memory", cmd_meminfo);
+
+static void cmd_memmap(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	memory_print_raw();
+	memory_print_usable();
+	memory_print_reservations();
+	memory_print_bar();
+}
+MONITOR_COMMAND(memmap, "", "raw and normalized memory map, and a picture", cmd_memmap);
+
+static void cmd_frames(int argc, char **argv)
+{
+	const struct pmm_stats *s = &kpmm.stats;
+	(void)argc;
+	(void)argv;
+	kprintf("  bitmap allocator: %u frames covered, %u words at %p, next-fit hint word %u\n",
+		kpmm.nframes, kpmm.nwords, (void *)kpmm.bitmap, kpmm.hint);
+	kprintf("  frames: %u total, %u reserved, %u free, %u used\n", s->total_frames,
+		s->reserved_frames, s->free_frames, s->used_frames);
+	kprintf("  refused calls: %u misaligned, %u out of range, %u reserved, %u double free, "
+		"%u bad requests\n", s->misaligned, s->out_of_range, s->reserved_frees,
+		s->double_frees, s->bad_requests);
+	kprintf("  allocations that found nothing: %u\n", s->exhausted);
+}
+MONITOR_COMMAND(frames, "", "physical frame allocator statistics", cmd_frames);

@@ -73,3 +73,5 @@ boot_page_directory:
 	.global boot_stack
 boot_stack:
 	.skip BOOT_STACK_SIZE
+
+	.section .note.GNU-stack, "", @progbits

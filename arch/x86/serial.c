@@ -26,7 +26,9 @@ void serial_init(void)
 	outb(COM1 + REG_DATA, 1);   /* 115200 / 1 */
 	outb(COM1 + REG_IER, 0);
 	outb(COM1 + REG_LCR, 0x03); /* 8 bits, no parity, 1 stop, latch off */
-	outb(COM1 + REG_FCR, 0xC7); /* FIFOs on and cleared */
+	/* FIFOs stay off: polling needs none, and enabling them would discard
+	 * input typed before this point (the UART resets its FIFOs then). */
+	outb(COM1 + REG_FCR, 0x00);
 	outb(COM1 + REG_MCR, 0x03); /* DTR, RTS */
 }
 

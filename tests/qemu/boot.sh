@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# boot.sh NAME KIND EXPECTED QEMU-ARGS...
+# Boot the kernel once under QEMU (with a timeout) and judge the run.  Prints
+# one line per result, "PASS name" or "FAIL name: why", which tests/run.sh
+# counts; the serial log is kept in build/test-logs/NAME.log.
+set -uo pipefail
+name=$1 kind=$2 expected=$3
+shift 3
+logdir=build/test-logs
+log=$logdir/$name.log
+mkdir -p "$logdir"
+timeout_s=${BOOT_TIMEOUT:-300}
+
+pass() { echo "PASS $name${1:+: $1}"; }
+fail() { echo "FAIL $name: $1 (log: $log)"; }
+
+args=(-no-reboot -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@")
+if [[ " $* " != *" -cdrom "* ]]; then
+	case $kind in
+	ktest)   args+=(-kernel build/kernel.elf -append "test") ;;
+	crash)   args+=(-kernel build/kernel.elf -append "test=$name") ;;
+	monitor) args+=(-kernel build/kernel.elf) ;;
+	esac
+fi
+input=/dev/null
+[[ $kind == monitor ]] && input=tests/qemu/monitor.in
+
+timeout "$timeout_s" qemu-system-i386 "${args[@]}" < "$input" > "$log" 2>&1
+status=$?
+tr -d '\r' < "$log" > "$log.tmp" && mv "$log.tmp" "$log"
+if ((status == 124)); then
+	fail "timed out after ${timeout_s}s"
+	exit 0
+fi
+
+# The KTAP cases: one result line each, prefixed with the boot's name.
+ktap_results() {
+	sed -n '/^KTAP version 1$/,$p' "$log" | while read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) echo "SKIP $name/${line#ok [0-9]* }" ;;
+		"ok "*)          echo "PASS $name/${line#ok [0-9]* }" ;;
+		"not ok "*)      echo "FAIL $name/${line#not ok [0-9]* } (log: $log)" ;;
+		esac
+	done
+}
+
+check_ktest() {
+	local plan results summary avail total alloc below above
+	ktap_results
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -1)
+	results=$(grep -cE '^(not )?ok [0-9]+ ' "$log")
+	summary=$(grep -m1 '^Memory: [0-9]*K/[0-9]*K available$' "$log")
+	[[ -n $summary ]] || { fail "no 'Memory: <available>K/<total>K available' line"; return; }
+	avail=$(sed 's/^Memory: \([0-9]*\)K\/\([0-9]*\)K.*/\1/' <<<"$summary")
+	total=$(sed 's/^Memory: \([0-9]*\)K\/\([0-9]*\)K.*/\2/' <<<"$summary")
+	alloc=$(sed -n 's/^ *# allocated [0-9]* frames = \([0-9]*\)K.*/\1/p' "$log")
+	read -r below above <<<"$expected"
+	local got_above
+	got_above=$(sed -n 's/^ *# [0-9]*K usable below 4 GiB, \([0-9]*\)K above$/\1/p' "$log")
+	if ((status != 1)); then fail "QEMU exit status $status, expected 1 (all tests passed)"
+	elif [[ -z $plan || $plan != "$results" ]]; then fail "KTAP plan 1..$plan but $results results"
+	elif [[ $total != "$below" ]]; then fail "summary total ${total}K, QEMU's map gives ${below}K"
+	elif [[ $got_above != "$above" ]]; then fail "${got_above}K reported above 4 GiB, expected ${above}K"
+	elif [[ $alloc != "$avail" ]]; then fail "allocated ${alloc}K, summary line said ${avail}K available"
+	else pass "boot: ${avail}K/${total}K, $results KTAP results"
+	fi
+}
+
+check_crash() {
+	if ((status != 3)); then fail "QEMU exit status $status, expected 3 (panic)"
+	elif ! grep -qF -- "$expected" "$log"; then fail "no '$expected' in the report"
+	elif ! grep -qE '^  EIP=[0-9a-f]{8} .*CR2=[0-9a-f]{8}' "$log"; then fail "report lacks EIP/CR2"
+	elif ! grep -q '^PANIC: unhandled exception' "$log"; then fail "no panic line"
+	else pass "reported and stopped"
+	fi
+}
+
+check_monitor() {
+	local want
+	for want in 'K> help' 'meminfo  ' 'K> meminfo' '  available ' 'Usable RAM, normalized' \
+		'Physical memory 0-' 'K kernel  M module' 'refused calls:' \
+		"unknown command 'no-such-command'" 'halting'; do
+		grep -qF -- "$want" "$log" || { fail "monitor output lacks '$want'"; return; }
+	done
+	if ((status != 1)); then fail "QEMU exit status $status after 'halt', expected 1"
+	else pass "commands answered, halt ended QEMU"
+	fi
+}
+
+case $kind in
+ktest)   check_ktest ;;
+crash)   check_crash ;;
+monitor) check_monitor ;;
+*)       fail "unknown kind '$kind'" ;;
+esac

@@ -566,7 +566,7 @@ static void bench_single(uint64_t size, const struct occupancy *occ, struct held
 	struct stack s;
 	struct timing bitmap, stack, harness;
 	/* Same seed for both allocators: the same states and the same picks. */
-	uint64_t seed = 0x5EED0000u ^ (size >> 20) * 1009 ^ occ->permille;
+	uint64_t seed = 0x5EED0000u ^ ((size >> 20) * 1009) ^ occ->permille;
 
 	world_init(&w, size);
 	uint32_t nfree = w.usable - (uint32_t)(((uint64_t)w.usable * occ->permille + 500) / 1000);
@@ -651,7 +651,7 @@ static void bench_contig(uint64_t size, uint32_t count, uint32_t align, struct h
 			 uint8_t *seen)
 {
 	struct world w;
-	struct rng r = { 0xC0417u ^ (size >> 20) * 7919 ^ count };
+	struct rng r = { 0xC0417u ^ ((size >> 20) * 7919) ^ count };
 
 	world_init(&w, size);
 	uint32_t nfree = w.usable - (uint32_t)(((uint64_t)w.usable * 900 + 500) / 1000);
@@ -659,7 +659,7 @@ static void bench_contig(uint64_t size, uint32_t count, uint32_t align, struct h
 
 	printf("| %s | %u frames, align %u | ", size_name(size), (unsigned)count, (unsigned)align);
 	if (count > nfree || run < LOW_FRAMES || run + count > w.pmm.nframes) {
-		printf("— | — | n/a: only %u frames free at 90%% | | | |\n", (unsigned)nfree);
+		printf("— | — | n/a: only %u frames free at 90%% | | | | |\n", (unsigned)nfree);
 		world_fini(&w);
 		return;
 	}

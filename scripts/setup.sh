@@ -32,7 +32,7 @@ for c in "${checks[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-  echo "setup: every tool is installed"
+  [[ ${1:-} == --quiet ]] || echo "setup: every tool is installed"
   exit 0
 fi
 

@@ -95,7 +95,7 @@ static const uint64_t quick_sizes[] = { 16 * MiB, 4 * GiB };
 static struct config cfg = {
 	.sizes = full_sizes,
 	.nsizes = 4,
-	.batches = 7,
+	.batches = 9,
 	.target_ns = 40000000, /* 40 ms */
 	.max_pairs = 1u << 23,
 };
@@ -314,7 +314,8 @@ static void audit(const struct subject *sub, const char *where)
 		for (uint32_t i = 0; i < sub->s->top; i++) {
 			uint32_t f = sub->s->slot[i];
 			if (f < LOW_FRAMES || f >= nframes || sub->seen[f]++)
-				fail("%s: stack holds frame %u that is not free", where, (unsigned)f);
+				fail("%s: stack holds frame %u that is not free", where,
+				     (unsigned)f);
 		}
 		if (sub->h->n + sub->s->top != w->usable)
 			fail("%s: %u held + %u stacked != %u usable frames", where,
@@ -332,9 +333,10 @@ static void audit(const struct subject *sub, const char *where)
 	}
 	if (allocated != sub->h->n || pmm->stats.used_frames != sub->h->n ||
 	    pmm->stats.free_frames != w->usable - sub->h->n)
-		fail("%s: PMM has %u allocated frames (stats: %u used, %u free), benchmark holds %u",
-		     where, (unsigned)allocated, (unsigned)pmm->stats.used_frames,
-		     (unsigned)pmm->stats.free_frames, (unsigned)sub->h->n);
+		fail("%s: PMM has %u allocated frames (stats: %u used, %u free), "
+		     "benchmark holds %u", where, (unsigned)allocated,
+		     (unsigned)pmm->stats.used_frames, (unsigned)pmm->stats.free_frames,
+		     (unsigned)sub->h->n);
 }
 
 /*
@@ -379,7 +381,8 @@ static void fill_then_scatter(const struct subject *sub, struct rng *r, uint32_t
 	/* Free the last `nfree` movable entries; close the gap with the kept ones. */
 	for (uint32_t i = movable - nfree; i < movable; i++) {
 		paddr_t a = h->frame[i];
-		bool ok = sub->kind == STACK ? stack_free(sub->s, a) : pmm_free(&w->pmm, a) == PMM_OK;
+		bool ok = sub->kind == STACK ? stack_free(sub->s, a)
+					     : pmm_free(&w->pmm, a) == PMM_OK;
 		if (!ok)
 			fail("scatter: free of 0x%x refused", (unsigned)a);
 	}
@@ -726,6 +729,21 @@ static void bench_contig(uint64_t size, uint32_t count, uint32_t align, struct h
 
 /* ---- header --------------------------------------------------------------- */
 
+/* The 1-minute load average: how busy the machine was, a hint at the noise. */
+static const char *loadavg(void)
+{
+	static char buf[64];
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	strcpy(buf, "?");
+	if (f) {
+		if (fscanf(f, "%63s", buf) != 1)
+			strcpy(buf, "?");
+		fclose(f);
+	}
+	return buf;
+}
+
 static void print_header(int argc, char **argv)
 {
 	char model[256] = "unknown";
@@ -768,6 +786,7 @@ static void print_header(int argc, char **argv)
 	printf("- machine: %ld CPUs online (nproc), %s; this process may run on CPU %s\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), model, cpus);
 	printf("- software: Linux %s, gcc %s, -O2; %s\n", u.release, __VERSION__, date);
+	printf("- load average (1 min) at start: %s\n", loadavg());
 	printf("- method: %u timed batches of ~%llu ms each (CLOCK_MONOTONIC), median shown%s\n",
 	       cfg.batches, (unsigned long long)(cfg.target_ns / 1000000),
 	       cfg.quick ? "; --quick: a smoke test, the figures mean nothing" : "");
@@ -777,8 +796,8 @@ static void print_header(int argc, char **argv)
 		memmap_init(&m);
 		memmap_add(&m, 0, cfg.sizes[i], MB_MEMORY_AVAILABLE);
 		memmap_normalize(&m);
-		printf("  - %s: top 0x%llx, %llu frames, bitmap %zu bytes\n", size_name(cfg.sizes[i]),
-		       (unsigned long long)memmap_top_below_4g(&m),
+		printf("  - %s: top 0x%llx, %llu frames, bitmap %zu bytes\n",
+		       size_name(cfg.sizes[i]), (unsigned long long)memmap_top_below_4g(&m),
 		       (unsigned long long)(cfg.sizes[i] / FRAME_SIZE), pmm_bitmap_bytes(&m));
 	}
 	printf("\n");
@@ -824,8 +843,9 @@ int main(int argc, char **argv)
 	}
 
 	check_no_warnings("end of run");
-	printf("\nAll allocator calls checked: no refused call, no lost or duplicated frame. "
-	       "Total time %.1f s.\n", (double)(now_ns() - start) / 1e9);
+	printf("\nAll allocator calls checked: no refused call, no lost or duplicated frame.\n"
+	       "Total time %.1f s; load average (1 min) at the end: %s.\n",
+	       (double)(now_ns() - start) / 1e9, loadavg());
 	free(picks);
 	free(seen);
 	free(h.frame);

@@ -309,6 +309,8 @@ static uint64_t skip_avoided(uint64_t at, uint64_t size, const struct mem_range 
 uint64_t memmap_find_free(const struct memmap *map, const struct mem_range *avoid,
 			  unsigned navoid, uint64_t size, uint64_t min, uint64_t limit)
 {
+	if (min < PAGE_SIZE)
+		min = PAGE_SIZE; /* 0 is not a place, but the page after it is */
 	if (size == 0 || limit <= min || size > limit - min)
 		return 0;
 	for (unsigned i = 0; i < map->count; i++) {

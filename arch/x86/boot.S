@@ -8,16 +8,13 @@
  *   - virtual 0..4 MiB to physical 0..4 MiB, so the stub survives the
  *     moment paging turns on (kmain removes it), and
  *   - KERNEL_BASE.. to physical 0..DIRECT_MAP_SIZE, where the kernel runs,
+ *   - the last slot to the directory itself (the recursive mapping, see
+ *     memlayout.h), so page tables can be edited through virtual addresses,
  * then turns paging on and jumps to the kernel's linked address.
  */
 #include "arch/x86/memlayout.h"
 
 #define MB_FLAGS        0x00000003 /* page-align modules, give memory info */
-#define PDE_P           0x001
-#define PDE_RW          0x002
-#define PDE_PS          0x080
-#define CR0_PG          0x80000000
-#define CR4_PSE         0x00000010
 
 	.section .multiboot, "a"
 	.balign 4
@@ -33,9 +30,11 @@ _start:
 	cld
 	/* Fill boot_page_directory (physical address: its link address minus KERNEL_BASE). */
 	mov $(boot_page_directory - KERNEL_BASE), %edi
-	movl $(0 | PDE_PS | PDE_RW | PDE_P), (%edi)        /* identity 0..4 MiB */
+	movl $(0 | PDE_PS | PTE_RW | PTE_P), (%edi)        /* identity 0..4 MiB */
+	lea (PTE_RW | PTE_P)(%edi), %ecx                    /* the last slot points at */
+	mov %ecx, 4092(%edi)                                /* the directory: recursive map */
 	lea (KERNEL_BASE >> 20)(%edi), %edx                 /* &pd[768] */
-	mov $(PDE_PS | PDE_RW | PDE_P), %ecx
+	mov $(PDE_PS | PTE_RW | PTE_P), %ecx
 	mov $(DIRECT_MAP_SIZE / LARGE_PAGE_SIZE), %esi
 1:	mov %ecx, (%edx)
 	add $LARGE_PAGE_SIZE, %ecx

@@ -20,11 +20,13 @@
 #ifndef ARCH_X86_MEMLAYOUT_H
 #define ARCH_X86_MEMLAYOUT_H
 
+#include "paging.h"
+
 #define KERNEL_BASE      0xC0000000 /* virtual address of physical 0 */
 #define KERNEL_LOAD      0x00100000 /* physical load address of the image */
 #define DIRECT_MAP_SIZE  0x30000000 /* 768 MiB of physical memory mapped at KERNEL_BASE */
 #define PHYS_WINDOW      0xFF800000 /* 4 MiB window onto any physical block */
-#define LARGE_PAGE_SIZE  0x00400000
+
 #define BOOT_STACK_SIZE  0x4000
 
 #ifndef __ASSEMBLY__

@@ -12,10 +12,6 @@
 #include "io.h"
 #include "memlayout.h"
 
-#define PDE_P  0x001
-#define PDE_RW 0x002
-#define PDE_PS 0x080
-
 extern uint32_t boot_page_directory[1024];
 static uint32_t window_block = 1; /* physical block the window shows; 1 = none */
 
@@ -25,7 +21,7 @@ void *phys_ptr(uint32_t pa)
 		return P2V(pa);
 	uint32_t block = pa & ~(uint32_t)(LARGE_PAGE_SIZE - 1);
 	if (block != window_block) {
-		boot_page_directory[PHYS_WINDOW >> 22] = block | PDE_PS | PDE_RW | PDE_P;
+		boot_page_directory[PHYS_WINDOW >> 22] = block | PDE_PS | PTE_RW | PTE_P;
 		invlpg((void *)PHYS_WINDOW);
 		window_block = block;
 	}

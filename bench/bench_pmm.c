@@ -21,8 +21,8 @@
  * the scan walks on average half of the bitmap.
  *
  * The harness.  The benchmark keeps the allocated frames in an array and
- * picks the victim of each pair by index (swap-remove, then the new frame
- * takes the freed slot).  The random indices are generated before a batch,
+ * picks the victim of each pair by index (swap-remove: the last entry moves
+ * into the victim's slot and the new frame takes the last one).  The random indices are generated before a batch,
  * outside the timing, and the array slot a few pairs ahead is prefetched, so
  * the pair cost is the allocator's, not the RNG's or the cache miss on a
  * multi-MiB array of frame numbers (a kernel gets the frame to free from a
@@ -46,9 +46,12 @@
  * that time splits between the two calls.
  *
  * Timing.  CLOCK_MONOTONIC around a batch of pairs sized from a calibration
- * run to last about TARGET ms (the calibration doubles as warm-up, so the
- * next-fit hint has reached its steady state), the median of BATCHES
- * batches, with min and max shown to expose noise on a shared machine.
+ * run to last cfg.target_ns (40 ms; the calibration doubles as warm-up, so
+ * the next-fit hint has reached its steady state), the median of
+ * cfg.batches (9) batches, with min and max shown to expose noise on a
+ * shared machine.  The batches of the bitmap, the harness and the stack are
+ * interleaved, so a slow spell of the machine hits the columns of a row
+ * alike and the comparison within a row stays fair.
  *
  * Correctness.  This is also the smoke test `make test` runs (--quick), so
  * every call is checked: a free that is refused, an alloc that returns 0
@@ -278,7 +281,9 @@ struct held {
 	uint32_t n;
 };
 
-enum kind { BITMAP, STACK, HARNESS };
+enum kind { BITMAP, HARNESS, STACK, NKINDS };
+
+static const char *const kind_name[NKINDS] = { "bitmap", "harness", "stack" };
 
 struct subject {
 	enum kind kind;
@@ -501,33 +506,29 @@ static uint64_t run_batch(const struct subject *sub, struct rng *r, uint32_t n)
 	case BITMAP:  bad = pairs_bitmap(&sub->w->pmm, sub->h, picks, n); break;
 	case STACK:   bad = pairs_stack(sub->s, sub->h, picks, n); break;
 	case HARNESS: bad = pairs_harness(sub->h, picks, n); break;
+	case NKINDS:  break;
 	}
 	uint64_t t = now_ns() - t0;
 
 	if (bad)
-		fail("%s: a free was refused or an alloc returned 0 during a batch",
-		     sub->kind == STACK ? "stack" : "bitmap");
-	audit(sub, sub->kind == STACK ? "stack batch" : "bitmap batch");
+		fail("%s batch: a free was refused or an alloc returned 0", kind_name[sub->kind]);
+	audit(sub, kind_name[sub->kind]);
 	return t;
 }
 
-static struct timing measure_pairs(const struct subject *sub, struct rng *r)
+/* Calibrate (and warm up): the pairs per batch that take about the target time. */
+static uint32_t calibrate(const struct subject *sub, struct rng *r)
 {
-	double ns[16];
 	uint32_t n = 16;
 	uint64_t t;
 
-	/* Calibrate (and warm up): grow n until a batch takes a quarter of the target. */
 	for (;;) {
 		t = run_batch(sub, r, n);
 		if (t >= cfg.target_ns / 4 || n >= cfg.max_pairs)
 			break;
 		n = n * 4 > cfg.max_pairs ? cfg.max_pairs : n * 4;
 	}
-	n = scale_batch(n, t);
-	for (unsigned b = 0; b < cfg.batches; b++)
-		ns[b] = (double)run_batch(sub, r, n) / n;
-	return summarize(ns, cfg.batches, n);
+	return scale_batch(n, t);
 }
 
 /* ---- single frames: one row of the first table ---------------------------- */
@@ -563,40 +564,49 @@ static void fmt_ns(char *buf, size_t len, double ns)
 }
 
 static void bench_single(uint64_t size, const struct occupancy *occ, struct held *h,
-			 uint8_t *seen)
+			 struct held *h_stack, uint8_t *seen)
 {
 	struct world w;
 	struct stack s;
-	struct timing bitmap, stack, harness;
-	/* Same seed for both allocators: the same states and the same picks. */
+	/* Same seed for both allocators: the same scattered state, the same picks. */
 	uint64_t seed = 0x5EED0000u ^ ((size >> 20) * 1009) ^ occ->permille;
+	struct rng rng[NKINDS] = { { seed }, { ~seed }, { seed } };
 
 	world_init(&w, size);
+	stack_init(&s, &w);
 	uint32_t nfree = w.usable - (uint32_t)(((uint64_t)w.usable * occ->permille + 500) / 1000);
 
-	struct subject sub = { BITMAP, &w, NULL, h, seen };
-	struct rng r = { seed };
-	fill_then_scatter(&sub, &r, nfree, 0, 0);
-	audit(&sub, "bitmap setup");
-	bitmap = measure_pairs(&sub, &r);
-	sub.kind = HARNESS;
-	harness = measure_pairs(&sub, &r);
+	/* The harness works on the bitmap's held list: it only permutes it. */
+	const struct subject sub[NKINDS] = {
+		[BITMAP] = { BITMAP, &w, NULL, h, seen },
+		[HARNESS] = { HARNESS, &w, NULL, h, seen },
+		[STACK] = { STACK, &w, &s, h_stack, seen },
+	};
+	fill_then_scatter(&sub[BITMAP], &rng[BITMAP], nfree, 0, 0);
+	audit(&sub[BITMAP], "bitmap setup");
+	fill_then_scatter(&sub[STACK], &rng[STACK], nfree, 0, 0);
+	audit(&sub[STACK], "stack setup");
 
-	stack_init(&s, &w);
-	sub = (struct subject){ STACK, &w, &s, h, seen };
-	r = (struct rng){ seed };
-	fill_then_scatter(&sub, &r, nfree, 0, 0);
-	audit(&sub, "stack setup");
-	stack = measure_pairs(&sub, &r);
+	uint32_t n[NKINDS];
+	double ns[NKINDS][16];
+	struct timing t[NKINDS];
+	for (int k = 0; k < NKINDS; k++)
+		n[k] = calibrate(&sub[k], &rng[k]);
+	/* Interleaved, so that a slow spell of the machine hits all three alike. */
+	for (unsigned b = 0; b < cfg.batches; b++)
+		for (int k = 0; k < NKINDS; k++)
+			ns[k][b] = (double)run_batch(&sub[k], &rng[k], n[k]) / n[k];
+	for (int k = 0; k < NKINDS; k++)
+		t[k] = summarize(ns[k], cfg.batches, n[k]);
 
 	char b[32], st[32], hs[32], lo[32], hi[32];
-	fmt_ns(b, sizeof(b), bitmap.median);
-	fmt_ns(st, sizeof(st), stack.median);
-	fmt_ns(hs, sizeof(hs), harness.median);
-	fmt_ns(lo, sizeof(lo), bitmap.min);
-	fmt_ns(hi, sizeof(hi), bitmap.max);
+	fmt_ns(b, sizeof(b), t[BITMAP].median);
+	fmt_ns(st, sizeof(st), t[STACK].median);
+	fmt_ns(hs, sizeof(hs), t[HARNESS].median);
+	fmt_ns(lo, sizeof(lo), t[BITMAP].min);
+	fmt_ns(hi, sizeof(hi), t[BITMAP].max);
 	printf("| %s | %s | %u | %s | %s | %s | %s–%s | %u |\n", size_name(size), occ->name,
-	       (unsigned)nfree + 1, b, st, hs, lo, hi, (unsigned)bitmap.per_batch);
+	       (unsigned)nfree + 1, b, st, hs, lo, hi, (unsigned)t[BITMAP].per_batch);
 	fflush(stdout);
 	free(s.slot);
 	world_fini(&w);
@@ -821,6 +831,7 @@ int main(int argc, char **argv)
 		if (cfg.sizes[i] > biggest)
 			biggest = cfg.sizes[i];
 	struct held h = { xmalloc(biggest / FRAME_SIZE * sizeof(paddr_t)), 0 };
+	struct held h_stack = { xmalloc(biggest / FRAME_SIZE * sizeof(paddr_t)), 0 };
 	uint8_t *seen = xmalloc(biggest / FRAME_SIZE);
 	picks = xmalloc(((size_t)cfg.max_pairs + AHEAD) * sizeof(uint32_t));
 
@@ -830,7 +841,7 @@ int main(int argc, char **argv)
 	printf("|---|---|--:|--:|--:|--:|--:|--:|\n");
 	for (unsigned i = 0; i < cfg.nsizes; i++)
 		for (unsigned o = 0; o < sizeof(occupancies) / sizeof(occupancies[0]); o++)
-			bench_single(cfg.sizes[i], &occupancies[o], &h, seen);
+			bench_single(cfg.sizes[i], &occupancies[o], &h, &h_stack, seen);
 
 	printf("\n## Contiguous runs at 90%% occupancy: pmm_alloc_contig() + pmm_free_contig(), "
 	       "ns per pair\n\n");
@@ -848,6 +859,7 @@ int main(int argc, char **argv)
 	       (double)(now_ns() - start) / 1e9, loadavg());
 	free(picks);
 	free(seen);
+	free(h_stack.frame);
 	free(h.frame);
 	return 0;
 }

@@ -3,7 +3,8 @@
  * spans 0..4 GiB (Intel SDM vol. 3A 3.2.1, "basic flat model"), so paging
  * alone decides what is reachable.  The loader's GDT cannot be trusted to
  * still exist, so the kernel installs its own before anything else.
- * User segments and the TSS come with user mode.
+ * Two TSS descriptors exist for the double-fault task gate (arch/x86/tss.c);
+ * user segments come with user mode.
  */
 #include "gdt.h"
 
@@ -26,7 +27,19 @@ static struct gdt_entry gdt[] = {
 	{ 0, 0, 0, 0, 0, 0 }, /* the null descriptor */
 	FLAT(0x9A),           /* kernel code: execute/read */
 	FLAT(0x92),           /* kernel data: read/write */
+	{ 0, 0, 0, 0, 0, 0 }, /* GDT_TSS_MAIN, filled by gdt_set_tss */
+	{ 0, 0, 0, 0, 0, 0 }, /* GDT_TSS_DOUBLE */
 };
+
+#define TSS_AVAILABLE_32 0x89 /* present, ring 0, 32-bit TSS, not busy */
+
+void gdt_set_tss(unsigned selector, const void *base, uint32_t size)
+{
+	uint32_t b = (uint32_t)base, limit = size - 1;
+
+	gdt[selector / 8] = (struct gdt_entry){ limit & 0xFFFF, b & 0xFFFF, (b >> 16) & 0xFF,
+						TSS_AVAILABLE_32, (limit >> 16) & 0x0F, b >> 24 };
+}
 
 void gdt_init(void)
 {

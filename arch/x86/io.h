@@ -26,6 +26,8 @@ static inline uint32_t read_cr2(void) { uint32_t v; __asm__ volatile("mov %%cr2,
 static inline uint32_t read_cr3(void) { uint32_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 static inline uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 
+static inline uint32_t read_esp(void) { uint32_t v; __asm__ volatile("mov %%esp, %0" : "=r"(v)); return v; }
+
 static inline void write_cr3(uint32_t v)
 {
 	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");

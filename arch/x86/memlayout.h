@@ -2,20 +2,27 @@
  * memlayout.h - where things live, physically and virtually.  The picture is
  * drawn in docs/memory-layout.md; the names here are the names used there.
  *
- *   virtual                         physical
- *   0xFFC00000 +-----------------+
- *              | (unused: the VMM's recursive slot later)
- *   0xFF800000 +-----------------+  PHYS_WINDOW: one 4 MiB page, pointed at
- *              | PHYS_WINDOW     |  any 4 MiB-aligned physical block on demand
- *   0xF0000000 +-----------------+
- *              | direct map      |  KERNEL_BASE + p  <->  p, p < DIRECT_MAP_SIZE
- *              |  kernel image   |  0xC0100000 <-> 0x00100000 (KERNEL_LOAD)
- *   0xC0000000 +-----------------+  KERNEL_BASE
- *              | unmapped (user space later)
- *   0x00000000 +-----------------+  page 0 unmapped: NULL faults
+ *   virtual                               kernel half: shared by every space
+ *   0xFFFFF000 +-----------------------+  RECURSIVE_DIR: the directory itself
+ *   0xFFC00000 +-----------------------+  RECURSIVE_BASE: the current space's
+ *              | page tables           |  page tables (last slot -> directory)
+ *   0xFF800000 +-----------------------+  PHYS_WINDOW: one 4 MiB page pointed
+ *              | physical window       |  at any 4 MiB physical block
+ *   0xFF400000 +-----------------------+  KMAP_BASE: 4 KiB temporary mappings
+ *              | kmap slots            |  (another space's tables, ...)
+ *   0xF0000000 +-----------------------+  VMALLOC_START .. VMALLOC_END:
+ *              | vmalloc, kernel stacks|  scattered frames, guard pages between
+ *              +-----------------------+  KERNEL_BASE + DIRECT_MAP_SIZE
+ *              | direct map            |  KERNEL_BASE + p  <->  p, p < 768 MiB
+ *              |  kernel image         |  0xC0100000 <-> 0x00100000 (KERNEL_LOAD)
+ *   0xC0000000 +-----------------------+  KERNEL_BASE
+ *              | user half (per space) |
+ *   0x00000000 +-----------------------+  page 0 unmapped: NULL faults
  *
- * The boot stub builds this with 4 MiB pages (CR4.PSE), so it needs no page
- * tables: 192 directory entries cover the 768 MiB direct map.
+ * The boot stub maps the direct map with 4 MiB pages and no page tables;
+ * the VMM (mm/vmm.c) rebuilds the kernel half with the same layout, then
+ * maps the kernel image's first 4 MiB with small pages so .text and
+ * .rodata can be read-only.
  */
 #ifndef ARCH_X86_MEMLAYOUT_H
 #define ARCH_X86_MEMLAYOUT_H
@@ -25,7 +32,17 @@
 #define KERNEL_BASE      0xC0000000 /* virtual address of physical 0 */
 #define KERNEL_LOAD      0x00100000 /* physical load address of the image */
 #define DIRECT_MAP_SIZE  0x30000000 /* 768 MiB of physical memory mapped at KERNEL_BASE */
+#define VMALLOC_START    0xF0000000 /* virtually contiguous kernel allocations */
+#define VMALLOC_END      0xFF400000
+#define KMAP_BASE        0xFF400000 /* KMAP_SLOTS temporary 4 KiB mappings */
+#define KMAP_SLOTS       1024
 #define PHYS_WINDOW      0xFF800000 /* 4 MiB window onto any physical block */
+#define RECURSIVE_BASE   0xFFC00000 /* page table of slot i at RECURSIVE_BASE + i * 4 KiB */
+#define RECURSIVE_DIR    0xFFFFF000 /* the current page directory */
+#define KERNEL_PDX_FIRST (KERNEL_BASE >> 22)      /* 768 */
+#define KMAP_PDX         (KMAP_BASE >> 22)        /* 1021 */
+#define PHYS_WINDOW_PDX  (PHYS_WINDOW >> 22)      /* 1022 */
+#define RECURSIVE_PDX    (RECURSIVE_BASE >> 22)   /* 1023 */
 
 #define BOOT_STACK_SIZE  0x4000
 

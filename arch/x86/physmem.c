@@ -1,7 +1,7 @@
 /*
  * physmem.c - the direct map and the physical window (see physmem.h).
  *
- * Both are 4 MiB pages in boot_page_directory, so re-pointing the window is
+ * Both are 4 MiB pages in the page directory, so re-pointing the window is
  * one directory-entry write and one invlpg (Intel SDM vol. 3A 4.10.4.1): the
  * cheapest possible way to reach any frame while no page tables exist yet.
  */
@@ -12,18 +12,19 @@
 #include "io.h"
 #include "memlayout.h"
 
-extern uint32_t boot_page_directory[1024];
-static uint32_t window_block = 1; /* physical block the window shows; 1 = none */
+/* The current directory, through the recursive slot (set up by boot.S). */
+static pde_t *const current_directory = (pde_t *)RECURSIVE_DIR;
 
 void *phys_ptr(uint32_t pa)
 {
 	if (pa < DIRECT_MAP_SIZE)
 		return P2V(pa);
 	uint32_t block = pa & ~(uint32_t)(LARGE_PAGE_SIZE - 1);
-	if (block != window_block) {
-		boot_page_directory[PHYS_WINDOW >> 22] = block | PDE_PS | PTE_RW | PTE_P;
+	pde_t want = block | PDE_PS | PTE_RW | PTE_P;
+	/* The window entry is per address space, so compare with this space's. */
+	if (current_directory[PHYS_WINDOW_PDX] != want) {
+		current_directory[PHYS_WINDOW_PDX] = want;
 		invlpg((void *)PHYS_WINDOW);
-		window_block = block;
 	}
 	return (void *)(PHYS_WINDOW + (pa - block));
 }
@@ -45,6 +46,6 @@ void phys_read(void *dst, uint32_t pa, size_t len)
 
 void physmem_drop_identity_map(void)
 {
-	boot_page_directory[0] = 0;
+	current_directory[0] = 0;
 	write_cr3(read_cr3()); /* flush: the identity entry may be cached */
 }

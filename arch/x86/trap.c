@@ -8,6 +8,7 @@
  */
 #include "trap.h"
 
+#include "extable.h"
 #include "gdt.h"
 #include "io.h"
 #include "kernel/panic.h"
@@ -25,10 +26,12 @@ struct idt_pointer {
 } __attribute__((packed));
 
 #define GATE_INTERRUPT_32 0x8E /* present, ring 0, 32-bit interrupt gate */
+#define GATE_TASK         0x85 /* present, ring 0, task gate */
 
 extern const uint32_t trap_entries[TRAP_COUNT];
 static struct idt_gate idt[256];
 static trap_handler_t handlers[TRAP_COUNT];
+static trap_explainer_t explainers[TRAP_COUNT];
 
 static const char *const names[TRAP_COUNT] = {
 	"#DE Divide Error", "#DB Debug", "NMI Interrupt", "#BP Breakpoint",
@@ -54,10 +57,21 @@ void idt_init(void)
 	__asm__ volatile("lidt %0" : : "m"(p));
 }
 
+void idt_set_task_gate(unsigned vector, unsigned selector)
+{
+	idt[vector] = (struct idt_gate){ 0, (uint16_t)selector, 0, GATE_TASK, 0 };
+}
+
 void trap_set_handler(unsigned vector, trap_handler_t handler)
 {
 	KASSERT(vector < TRAP_COUNT);
 	handlers[vector] = handler;
+}
+
+void trap_set_explainer(unsigned vector, trap_explainer_t explainer)
+{
+	KASSERT(vector < TRAP_COUNT);
+	explainers[vector] = explainer;
 }
 
 const char *trap_name(unsigned vector)
@@ -82,6 +96,10 @@ void trap_dispatch(struct trap_frame *tf)
 {
 	if (tf->vector < TRAP_COUNT && handlers[tf->vector] && handlers[tf->vector](tf))
 		return;
+	if (extable_fixup(tf))
+		return;
+	if (tf->vector < TRAP_COUNT && explainers[tf->vector])
+		explainers[tf->vector](tf);
 	trap_report(tf);
 	panic("unhandled exception %s at EIP %08x", trap_name(tf->vector), tf->eip);
 }

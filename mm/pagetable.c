@@ -64,17 +64,19 @@ static pde_t table_pde(uint32_t table, unsigned pdx)
 	return table | PTE_P | PTE_RW | (pdx < USER_TOP_PDX ? PTE_US : 0);
 }
 
-/* A new, empty page table for slot `pdx`; 0 when no frame is left. */
-static uint32_t new_table(struct pagetable *pt, unsigned pdx)
+/*
+ * A frame for a new page table, reached by its physical address: it is
+ * filled before it goes into the directory, so the CPU never sees a
+ * half-written table (and the recursive view of the slot, which still shows
+ * the old entry, is not used).  0 when no frame is left.
+ */
+static pte_t *new_table(struct pagetable *pt, uint32_t *frame)
 {
-	uint32_t frame = pt->ops->alloc(pt->ctx);
-
-	if (!frame)
-		return 0;
+	*frame = pt->ops->alloc(pt->ctx);
+	if (!*frame)
+		return NULL;
 	pt->tables++;
-	set_pde(pt, pdx, table_pde(frame, pdx));
-	memset(table_of(pt, pdx, frame), 0, PAGE_SIZE);
-	return frame;
+	return pt->ops->table(pt->ctx, *frame, PT_FRAME);
 }
 
 /*
@@ -89,10 +91,14 @@ static enum vm_result walk(struct pagetable *pt, uint32_t va, bool create, struc
 	s->pde = &directory(pt)[pdx];
 	s->pte = NULL;
 	if (!(*s->pde & PTE_P)) {
+		uint32_t frame;
+		pte_t *t;
 		if (!create)
 			return VM_OK;
-		if (!new_table(pt, pdx))
+		if (!(t = new_table(pt, &frame)))
 			return VM_ENOMEM;
+		memset(t, 0, PAGE_SIZE);
+		set_pde(pt, pdx, table_pde(frame, pdx));
 		s->pde = &directory(pt)[pdx];
 	}
 	if (*s->pde & PDE_PS)
@@ -133,12 +139,11 @@ bool pt_translate(struct pagetable *pt, uint32_t va, uint32_t *pa)
 static enum vm_result split_large(struct pagetable *pt, unsigned pdx)
 {
 	pde_t large = directory(pt)[pdx];
-	uint32_t frame = pt->ops->alloc(pt->ctx);
+	uint32_t frame;
+	pte_t *t = new_table(pt, &frame);
 
-	if (!frame)
+	if (!t)
 		return VM_ENOMEM;
-	pt->tables++;
-	pte_t *t = table_of(pt, pdx, frame);
 	uint32_t flags = large & PTE_FLAGS_MASK & ~PDE_PS;
 	for (unsigned i = 0; i < ENTRIES_PER_TABLE; i++)
 		t[i] = ((large & PDE_LARGE_MASK) + i * PAGE_SIZE) | flags;

@@ -31,7 +31,8 @@
 
 #include "arch/x86/paging.h"
 
-#define PT_DIR ENTRIES_PER_TABLE /* the `pdx` that names the directory itself */
+#define PT_DIR   ENTRIES_PER_TABLE       /* the `pdx` that names the directory itself */
+#define PT_FRAME (ENTRIES_PER_TABLE + 1) /* a table frame not yet in the directory */
 
 /* Only these flags may be passed to pt_map / pt_protect. */
 #define PT_FLAGS_ALLOWED (PTE_RW | PTE_US | PTE_PWT | PTE_PCD | PTE_G | PTE_AVAIL_MASK)
@@ -39,10 +40,11 @@
 
 struct pt_ops {
 	/*
-	 * A pointer to the table for directory slot `pdx` (0..1023) or to the
-	 * directory (pdx == PT_DIR), which lives in frame `pa`.  The pointer for
-	 * the directory and the one for a table must be usable at the same
-	 * time; each stays valid until the next call for the same kind.
+	 * A pointer to the table for directory slot `pdx` (0..1023), to the
+	 * directory (pdx == PT_DIR), or to a new table frame that is not in the
+	 * directory yet (pdx == PT_FRAME), which lives in frame `pa`.  The
+	 * directory's pointer and a table's must be usable at the same time;
+	 * each stays valid until the next call for the same kind.
 	 */
 	void *(*table)(void *ctx, uint32_t pa, unsigned pdx);
 	uint32_t (*alloc)(void *ctx);          /* a frame for a table, 0 if none */

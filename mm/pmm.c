@@ -127,6 +127,22 @@ const struct pmm_reservation *pmm_reservation_at(const struct pmm *pmm, uint64_t
 	return NULL;
 }
 
+/* Frame addresses [start, end) clipped to the frames the bitmap covers. */
+static uint64_t clip_to_bitmap(const struct pmm *pmm, uint64_t end)
+{
+	uint64_t top = (uint64_t)pmm->nframes << FRAME_SHIFT;
+	return end < top ? end : top;
+}
+
+/* Is a usable, unreserved frame of [start, end) allocated? (its address, or 1 if none) */
+static uint64_t allocated_in(const struct pmm *pmm, uint64_t start, uint64_t end)
+{
+	for (uint64_t a = start; a < clip_to_bitmap(pmm, end); a += FRAME_SIZE)
+		if (pmm_frame_state(pmm, a) == FRAME_ALLOCATED)
+			return a;
+	return 1;
+}
+
 enum pmm_result pmm_reserve(struct pmm *pmm, uint64_t start, uint64_t end, const char *what)
 {
 	if (end <= start) {
@@ -142,18 +158,19 @@ enum pmm_result pmm_reserve(struct pmm *pmm, uint64_t start, uint64_t end, const
 	start &= ~(uint64_t)(FRAME_SIZE - 1);
 	end = end > UINT64_MAX - FRAME_SIZE ? UINT64_MAX & ~(uint64_t)(FRAME_SIZE - 1)
 					    : (end + FRAME_SIZE - 1) & ~(uint64_t)(FRAME_SIZE - 1);
+	/* Reserving a frame someone holds would make their free fail forever. */
+	uint64_t held = allocated_in(pmm, start, end);
+	if (held != 1) {
+		mm_warn("pmm: reservation %s refused: frame 0x%llx is allocated", what,
+			(unsigned long long)held);
+		pmm->stats.bad_requests++;
+		return PMM_EINVAL;
+	}
 
-	uint64_t top = (uint64_t)pmm->nframes << FRAME_SHIFT;
-	for (uint64_t a = start; a < end && a < top; a += FRAME_SIZE) {
-		uint32_t frame = (uint32_t)(a >> FRAME_SHIFT);
-		if (!memmap_is_usable(pmm->map, a) || pmm_reservation_at(pmm, a))
-			continue;
-		if (test_bit(pmm, frame)) {
-			mm_warn("pmm: %s covers allocated frame 0x%llx, left allocated",
-				what, (unsigned long long)a);
-			continue;
-		}
-		set_bit(pmm, frame);
+	for (uint64_t a = start; a < clip_to_bitmap(pmm, end); a += FRAME_SIZE) {
+		if (pmm_frame_state(pmm, a) != FRAME_FREE)
+			continue; /* a hole, or already reserved */
+		set_bit(pmm, (uint32_t)(a >> FRAME_SHIFT));
 		pmm->stats.free_frames--;
 		pmm->stats.reserved_frames++;
 	}
@@ -220,8 +237,8 @@ static enum pmm_result refuse(struct pmm *pmm, enum pmm_result why, uint64_t add
 	default:            pmm->stats.bad_requests++; break;
 	}
 	const struct pmm_reservation *r = why == PMM_ERESERVED ? pmm_reservation_at(pmm, addr) : NULL;
-	mm_warn("pmm: %s(0x%llx) refused: %s%s%s", call, (unsigned long long)addr,
-		pmm_result_name(why), r ? " of " : "", r ? r->what : "");
+	mm_warn("pmm: %s(0x%llx) refused: %s%s%s%s", call, (unsigned long long)addr,
+		pmm_result_name(why), r ? " (" : "", r ? r->what : "", r ? ")" : "");
 	return why;
 }
 
@@ -259,7 +276,7 @@ paddr_t pmm_alloc_contig(struct pmm *pmm, uint32_t count, uint32_t align)
 		return 0;
 	}
 	uint32_t f = 0;
-	while (count <= pmm->nframes && f <= pmm->nframes - count) {
+	while (count <= pmm->stats.free_frames && f <= pmm->nframes - count) {
 		uint32_t used = first_used(pmm, f, f + count);
 		if (used == f + count) {
 			fill_bits(pmm, f, count, true);

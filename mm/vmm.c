@@ -74,7 +74,7 @@ static void *recursive_table(unsigned pdx)
 
 static void *op_table(void *ctx, uint32_t pa, unsigned pdx)
 {
-	if (ctx == current)
+	if (ctx == current && pdx != PT_FRAME)
 		return recursive_table(pdx);
 	return kmap(pdx == PT_DIR ? KMAP_DIR : KMAP_TABLE, pa);
 }

@@ -22,7 +22,7 @@ run_host_test() {
 	log=$logdir/$name.log
 	"$prog" > "$log" 2>&1
 	status=$?
-	sed -n -e "s/^ok [0-9]* \(.*\)/PASS $name\/\1/p" -e "s/^not ok [0-9]* \(.*\)/FAIL $name\/\1 (log: $log)/p" "$log"
+	sed -n -e "s|^ok [0-9]* \(.*\)|PASS $name/\1|p" -e "s|^not ok [0-9]* \(.*\)|FAIL $name/\1 (log: $log)|p" "$log"
 	local plan results
 	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log")
 	results=$(grep -cE '^(not )?ok [0-9]+ ' "$log")

@@ -38,8 +38,8 @@ static void __attribute__((noreturn)) double_fault_task(void)
 		guard ? "kernel stack overflow" : "an exception while delivering another");
 	if (guard)
 		kprintf("  the stack ran into the %s at %08x\n", guard, cr2 & ~0xFFFu);
-	kprintf("  at EIP=%08x ESP=%08x EBP=%08x CR2=%08x CR3=%08x\n", main_tss.eip,
-		main_tss.esp, main_tss.ebp, cr2, main_tss.cr3);
+	kprintf("  at EIP=%08x ESP=%08x EBP=%08x CR2=%08x\n", main_tss.eip,
+		main_tss.esp, main_tss.ebp, cr2);
 	kprintf("  EAX=%08x EBX=%08x ECX=%08x EDX=%08x ESI=%08x EDI=%08x\n", main_tss.eax,
 		main_tss.ebx, main_tss.ecx, main_tss.edx, main_tss.esi, main_tss.edi);
 	panic("double fault%s", guard ? ": kernel stack overflow" : "");

@@ -274,20 +274,28 @@ static void reserve_refusals(void)
 	CHECK(pmm_frame_state(&fx, 100 * MIB) == FRAME_FREE, "not reserved");
 }
 
-/* Reserving over a frame already handed out: reported, the frame stays used. */
+/*
+ * Reserving over a frame already handed out is refused as a whole: the
+ * holder could never free it otherwise.  Nothing is reserved, the frame can
+ * still be freed.
+ */
 static void reserve_over_allocated_frame(void)
 {
 	CHECK_EQ(START_PMM(qemu_128m), PMM_OK);
 	paddr_t a = pmm_alloc(&fx);
 	CHECK(a != 0, "allocation");
-	uint32_t reserved = fx.stats.reserved_frames, used = fx.stats.used_frames;
+	struct pmm_stats want = fx.stats;
+	unsigned nreservations = fx.nreservations;
 
-	CHECK_EQ(pmm_reserve(&fx, a, a + 2 * FRAME_SIZE, "late"), PMM_OK);
-	CHECK_WARNED("covers allocated frame");
-	CHECK_EQ(fx.stats.used_frames, used);
-	CHECK_EQ(fx.stats.reserved_frames, reserved + 1);
-	CHECK_EQ(fx.stats.free_frames + fx.stats.reserved_frames + fx.stats.used_frames,
-		 fx.stats.total_frames);
+	save_bitmap();
+	CHECK_EQ(pmm_reserve(&fx, a - FRAME_SIZE, a + 2 * FRAME_SIZE, "late"), PMM_EINVAL);
+	CHECK_WARNED("is allocated");
+	want.bad_requests++;
+	CHECK(stats_equal(&fx.stats, &want), "statistics after the refused reservation");
+	CHECK(bitmap_unchanged(), "the refused reservation changed the bitmap");
+	CHECK_EQ(fx.nreservations, nreservations);
+	CHECK_EQ(pmm_frame_state(&fx, a + FRAME_SIZE), FRAME_FREE);
+	CHECK_EQ(pmm_free(&fx, a), PMM_OK);
 }
 
 /* ---- allocation until exhaustion ------------------------------------------ */
@@ -425,32 +433,52 @@ struct bad_call {
 	enum pmm_result want; /* PMM_EINVAL for pmm_alloc_contig's 0 */
 	size_t counter;       /* offset of the pmm_stats field it must bump */
 	const char *warning;
+	const char *detail;   /* also in the warning, or NULL */
 };
 
 #define STAT(field) offsetof(struct pmm_stats, field)
 
 static const struct bad_call bad_calls[] = {
-	{ "double free", free_again, PMM_EDOUBLE, STAT(double_frees), "refused: double free" },
+	{ "double free", free_again, PMM_EDOUBLE, STAT(double_frees),
+	  "refused: double free", NULL },
 	{ "kernel frame", free_kernel, PMM_ERESERVED, STAT(reserved_frees),
-	  "refused: frame is reserved of kernel image" },
-	{ "frame 0", free_zero, PMM_ERESERVED, STAT(reserved_frees), "(0x0) refused: frame is reserved of low memory" },
-	{ "hole", free_hole, PMM_ERANGE, STAT(out_of_range), "(0xa0000) refused: not RAM" },
-	{ "top", free_top, PMM_ERANGE, STAT(out_of_range), "(0x7fe0000) refused: not RAM" },
-	{ "near 4 GiB", free_high, PMM_ERANGE, STAT(out_of_range), "refused: not RAM" },
-	{ "misaligned", free_byte, PMM_EALIGN, STAT(misaligned), "refused: address not frame-aligned" },
-	{ "half frame", free_half, PMM_EALIGN, STAT(misaligned), "refused: address not frame-aligned" },
-	{ "contig 0", contig_zero, PMM_EINVAL, STAT(bad_requests), "refused: zero size" },
-	{ "contig > total", contig_huge, PMM_EINVAL, STAT(bad_requests), "more frames than the machine has" },
-	{ "contig 2^32-1", contig_max, PMM_EINVAL, STAT(bad_requests), "more frames than the machine has" },
-	{ "align 3", contig_align3, PMM_EINVAL, STAT(bad_requests), "alignment not a power of two" },
-	{ "align 0", contig_align0, PMM_EINVAL, STAT(bad_requests), "alignment not a power of two" },
-	{ "free_contig 0", run_zero, PMM_EINVAL, STAT(bad_requests), "refused: zero size" },
-	{ "free_contig huge", run_huge, PMM_EINVAL, STAT(bad_requests), "more frames than the machine has" },
-	{ "free_contig misaligned", run_byte, PMM_EALIGN, STAT(misaligned), "not frame-aligned" },
-	{ "free_contig hole", run_hole, PMM_ERANGE, STAT(out_of_range), "not RAM" },
-	{ "free_contig freed", run_freed, PMM_EDOUBLE, STAT(double_frees), "double free" },
-	{ "free_contig past a run", run_past, PMM_EDOUBLE, STAT(double_frees), "double free" },
-	{ "free_contig kernel", run_kernel, PMM_ERESERVED, STAT(reserved_frees), "reserved of kernel image" },
+	  "(0x108000) refused: frame is reserved", "kernel image" },
+	{ "frame 0", free_zero, PMM_ERESERVED, STAT(reserved_frees),
+	  "(0x0) refused: frame is reserved", "low memory" },
+	{ "hole", free_hole, PMM_ERANGE, STAT(out_of_range),
+	  "(0xa0000) refused: not RAM", NULL },
+	{ "top", free_top, PMM_ERANGE, STAT(out_of_range),
+	  "(0x7fe0000) refused: not RAM", NULL },
+	{ "near 4 GiB", free_high, PMM_ERANGE, STAT(out_of_range),
+	  "(0xfffff000) refused: not RAM", NULL },
+	{ "misaligned", free_byte, PMM_EALIGN, STAT(misaligned),
+	  "refused: address not frame-aligned", NULL },
+	{ "half frame", free_half, PMM_EALIGN, STAT(misaligned),
+	  "refused: address not frame-aligned", NULL },
+	{ "contig 0", contig_zero, PMM_EINVAL, STAT(bad_requests),
+	  "refused: zero size", NULL },
+	{ "contig > total", contig_huge, PMM_EINVAL, STAT(bad_requests),
+	  "more frames than the machine has", NULL },
+	{ "contig 2^32-1", contig_max, PMM_EINVAL, STAT(bad_requests),
+	  "more frames than the machine has", NULL },
+	{ "align 3", contig_align3, PMM_EINVAL, STAT(bad_requests),
+	  "alignment not a power of two", NULL },
+	{ "align 0", contig_align0, PMM_EINVAL, STAT(bad_requests),
+	  "alignment not a power of two", NULL },
+	{ "free_contig 0", run_zero, PMM_EINVAL, STAT(bad_requests),
+	  "refused: zero size", NULL },
+	{ "free_contig huge", run_huge, PMM_EINVAL, STAT(bad_requests),
+	  "more frames than the machine has", NULL },
+	{ "free_contig misaligned", run_byte, PMM_EALIGN, STAT(misaligned),
+	  "refused: address not frame-aligned", NULL },
+	{ "free_contig hole", run_hole, PMM_ERANGE, STAT(out_of_range),
+	  "(0xa0000) refused: not RAM", NULL },
+	{ "free_contig freed", run_freed, PMM_EDOUBLE, STAT(double_frees),
+	  "refused: double free", NULL },
+	{ "free_contig past a run", run_past, PMM_EDOUBLE, STAT(double_frees),
+	  "refused: double free", NULL },
+	{ "free_contig kernel", run_kernel, PMM_ERESERVED, STAT(reserved_frees),
+	  "(0x100000) refused: frame is reserved", "kernel image" },
 };
 
 /* The call was refused: its result, one counter, one warning, no bit changed. */
@@ -468,6 +496,8 @@ static void check_bad_call(const struct bad_call *c)
 	CHECK(stats_equal(&fx.stats, &want), "statistics after the refused call");
 	CHECK_EQ(warnings_seen(), warnings + 1);
 	CHECK_WARNED(c->warning);
+	if (c->detail)
+		CHECK_WARNED(c->detail);
 	CHECK(bitmap_unchanged(), "a refused call changed the bitmap");
 }
 

@@ -72,8 +72,8 @@ check_ktest() {
 check_crash() {
 	if ((status != 3)); then fail "QEMU exit status $status, expected 3 (panic)"
 	elif ! grep -qF -- "$expected" "$log"; then fail "no '$expected' in the report"
-	elif ! grep -qE '^  EIP=[0-9a-f]{8} .*CR2=[0-9a-f]{8}' "$log"; then fail "report lacks EIP/CR2"
-	elif ! grep -q '^PANIC: unhandled exception' "$log"; then fail "no panic line"
+	elif ! grep -qE 'EIP=[0-9a-f]{8} .*CR2=[0-9a-f]{8}' "$log"; then fail "report lacks EIP/CR2"
+	elif ! grep -q '^PANIC: ' "$log"; then fail "no panic line"
 	else pass "reported and stopped"
 	fi
 }

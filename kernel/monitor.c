@@ -41,6 +41,30 @@ static int split_words(char *line, char **argv)
 	return argc;
 }
 
+bool monitor_parse_u32(const char *s, uint32_t *out)
+{
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	uint64_t v = 0;
+
+	s += hex ? 2 : 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (hex && (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+			d = (unsigned)((*s | 0x20) - 'a' + 10);
+		else
+			return false;
+		v = v * (hex ? 16 : 10) + d;
+		if (v > UINT32_MAX)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
 void monitor_execute(char *line)
 {
 	char *argv[ARGS_MAX];

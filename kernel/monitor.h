@@ -11,6 +11,9 @@
 #ifndef KERNEL_MONITOR_H
 #define KERNEL_MONITOR_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct monitor_command {
 	const char *name;
 	const char *args; /* usage, e.g. "<va> <va>"; "" for none */
@@ -25,6 +28,9 @@ struct monitor_command {
 
 /* Read and run commands forever. */
 __attribute__((noreturn)) void monitor_run(void);
+
+/* Parse a number: 0x-prefixed hex or decimal.  False if `s` is not one. */
+bool monitor_parse_u32(const char *s, uint32_t *out);
 
 /* Run one command line (used by monitor_run and by tests). */
 void monitor_execute(char *line);

@@ -113,8 +113,10 @@ bool pt_query(struct pagetable *pt, uint32_t va, struct pt_mapping *out)
 
 	walk(pt, va, false, &s);
 	if (s.pte && (*s.pte & PTE_P)) {
+		/* Bit 7 of a PTE is PAT, which this kernel leaves at its default:
+		 * drop it so PDE_PS in `flags` always means a 4 MiB page. */
 		*out = (struct pt_mapping){ va & ~(PAGE_SIZE - 1), *s.pte & PTE_ADDR_MASK, PAGE_SIZE,
-					    *s.pte & PTE_FLAGS_MASK };
+					    *s.pte & PTE_FLAGS_MASK & ~PDE_PS };
 		return true;
 	}
 	if (!s.pte && (*s.pde & PTE_P)) {

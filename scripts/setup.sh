@@ -19,6 +19,7 @@ checks=(
   "libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"
   "gdb:gdb"
   "gnuplot-nox:gnuplot"
+  "python3:python3"
 )
 
 missing=()

@@ -11,6 +11,10 @@ log=$logdir/$name.log
 mkdir -p "$logdir"
 timeout_s=${BOOT_TIMEOUT:-300}
 
+if [[ $kind == ptdump ]]; then
+	exec timeout "${BOOT_TIMEOUT:-300}" python3 tests/qemu/compare_ptdump.py "$name" "$@"
+fi
+
 pass() { echo "PASS $name${1:+: $1}"; }
 fail() { echo "FAIL $name: $1 (log: $log)"; }
 
@@ -82,6 +86,8 @@ check_monitor() {
 	local want
 	for want in 'K> help' 'meminfo  ' 'K> meminfo' '  available ' 'Usable RAM, normalized' \
 		'Physical memory 0-' 'K kernel  M module' 'refused calls:' \
+		'c0101000 -> 00101000  4K  RO S' 'virtual            -> physical' 'address spaces 1' \
+		'c0400000 -> 00400000  4K  RW S' 'v 00000000: -------- --------' \
 		"unknown command 'no-such-command'" 'halting'; do
 		grep -qF -- "$want" "$log" || { fail "monitor output lacks '$want'"; return; }
 	done

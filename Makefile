@@ -23,7 +23,7 @@ KCFLAGS := -m32 -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-nostdinc -isystem $(shell $(CC) -print-file-name=include) -Ilib/include -I.
 KASFLAGS := -m32 -g -I. -D__ASSEMBLY__
 LIBGCC  := $(shell $(CC) -m32 -print-libgcc-file-name)
-KSRC    := $(sort $(wildcard arch/x86/*.c arch/x86/*.S kernel/*.c mm/*.c lib/*.c tests/kernel/*.c))
+KSRC    := $(sort $(wildcard arch/x86/*.c arch/x86/*.S kernel/*.c mm/*.c lib/*.c tests/kernel/*.c bench/guest/*.c))
 KOBJ    := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
 
 all: $(BUILD)/kernel.elf
@@ -44,7 +44,7 @@ $(BUILD)/kernel.elf: $(KOBJ) arch/x86/linker.ld
 -include $(shell find $(BUILD)/k -name '*.d' 2>/dev/null)
 
 # ---- host builds of the portable memory-manager code --------------------
-MM_CORE     := mm/memmap.c mm/pmm.c
+MM_CORE     := mm/memmap.c mm/pmm.c mm/pagetable.c
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOST_TESTS  := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/test_*.c))

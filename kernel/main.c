@@ -14,6 +14,7 @@
 #include "mm/vmalloc.h"
 #include "mm/vmm.h"
 #include "bootinfo.h"
+#include "kbench.h"
 #include "console.h"
 #include "ktest.h"
 #include "memory.h"
@@ -26,6 +27,8 @@ static void __attribute__((noreturn)) kmain_on_stack(void)
 	kprintf("kernel: paging on, kernel stack at %p\n", (void *)read_esp());
 	if (cmdline_has("test"))
 		ktest_main();
+	if (cmdline_has("bench"))
+		kbench_main();
 	monitor_run();
 }
 

@@ -155,17 +155,18 @@ static enum vm_result split_large(struct pagetable *pt, unsigned pdx)
 	return VM_OK;
 }
 
-/* Split the 4 MiB page holding `va` if [va, end) covers only part of it. */
-static enum vm_result split_if_partial(struct pagetable *pt, uint32_t va, uint64_t end)
+/* Split the 4 MiB page holding `addr` if [start, end) covers only part of it. */
+static enum vm_result split_if_partial(struct pagetable *pt, uint32_t addr, uint32_t start,
+				       uint64_t end)
 {
-	pde_t pde = directory(pt)[PDX(va)];
-	uint32_t base = va & ~LARGE_MASK;
+	pde_t pde = directory(pt)[PDX(addr)];
+	uint32_t base = addr & ~LARGE_MASK;
 
 	if ((pde & (PTE_P | PDE_PS)) != (PTE_P | PDE_PS))
 		return VM_OK;
-	if (va == base && end >= (uint64_t)base + LARGE_PAGE_SIZE)
+	if (start <= base && end >= (uint64_t)base + LARGE_PAGE_SIZE)
 		return VM_OK;
-	return split_large(pt, PDX(va));
+	return split_large(pt, PDX(addr));
 }
 
 static enum vm_result check_range(uint32_t va, uint32_t len, uint32_t flags)
@@ -279,8 +280,8 @@ static enum vm_result edit_range(struct pagetable *pt, uint32_t va, uint32_t len
 		return r;
 	if (any_page(pt, va, end, false))
 		return VM_ENOENT;
-	if ((r = split_if_partial(pt, va, end)) != VM_OK ||
-	    (r = split_if_partial(pt, (uint32_t)(end - 1) & ~(PAGE_SIZE - 1), end)) != VM_OK)
+	if ((r = split_if_partial(pt, va, va, end)) != VM_OK ||
+	    (r = split_if_partial(pt, (uint32_t)(end - 1), va, end)) != VM_OK)
 		return r;
 
 	for (uint64_t v = va; v < end;) {

@@ -98,7 +98,7 @@ test: tools
 	@$(MAKE) --no-print-directory all host-tests $(BENCHES)
 	@bash tests/run.sh
 
-bench: $(BENCHES)
+bench: tools all $(BENCHES)
 	@bash bench/run.sh
 
 clean:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 #
-# bench/run.sh - run the host benchmarks (`make bench` calls this after
-# building them).  Arguments are passed through, e.g. `bash bench/run.sh
-# --quick` for the smoke-test variant.
+# bench/run.sh - run the benchmarks (`make bench` calls this after building
+# them): the host frame-allocator benchmark, then the in-guest paging
+# benchmarks (bench/guest/) twice, under -icount shift=0 (instruction counts,
+# repeatable) and without (TCG host time, where TLB refills show).
+# Arguments go to the host benchmark, e.g. `bash bench/run.sh --quick`.
 #
 # Design.  The benchmarks are single-threaded and time short batches, so the
 # biggest avoidable noise is the scheduler moving the process between CPUs
@@ -35,4 +37,22 @@ if [ ${#launch[@]} -gt 0 ]; then
 else
 	export BENCH_PMM_VIA="bench/run.sh: not pinned, no usable taskset"
 fi
-exec ${launch[@]+"${launch[@]}"} "$bin" "$@"
+${launch[@]+"${launch[@]}"} "$bin" "$@"
+
+guest() { # $1: extra QEMU flags, $2: title
+	echo
+	echo "# In-guest paging benchmarks, $2"
+	echo "# command: qemu-system-i386 -machine pc -m 128M $1 -kernel build/kernel.elf -append bench"
+	local out status=0
+	out=$(mktemp)
+	# shellcheck disable=SC2086
+	timeout 300 qemu-system-i386 -machine pc -m 128M $1 -no-reboot -display none -serial stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel build/kernel.elf -append bench \
+		> "$out" || status=$?
+	tr -d '\r' < "$out" | sed -n '/^# in-guest/,/^# done/p'
+	rm -f "$out"
+	# isa-debug-exit status 0 (QEMU exits 1) means the benchmarks ran to the end.
+	[ "$status" -eq 1 ] || { echo "bench/run.sh: guest benchmark failed (QEMU status $status)" >&2; exit 1; }
+}
+guest "-icount shift=0" "instruction counts (-icount shift=0)"
+guest "" "TCG host time (no -icount)"

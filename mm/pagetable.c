@@ -175,6 +175,12 @@ static enum vm_result check_range(uint32_t va, uint32_t len, uint32_t flags)
 		return VM_EALIGN;
 	if (len == 0 || (uint64_t)va + len > 0x100000000ull || (flags & ~PT_FLAGS_ALLOWED))
 		return VM_EINVAL;
+	/*
+	 * Kernel-half tables are supervisor-only (table_pde), so a user page
+	 * there would be user only as a 4 MiB page, and lose it on a split.
+	 */
+	if ((flags & PTE_US) && (uint64_t)va + len > ((uint64_t)USER_TOP_PDX << LARGE_PAGE_SHIFT))
+		return VM_EINVAL;
 	return VM_OK;
 }
 
@@ -186,19 +192,18 @@ static uint32_t to_large_end(uint32_t va, uint64_t end)
 }
 
 /* Is any page of [va, end) mapped (`mapped` true) / unmapped (false)? */
-static bool any_page(struct pagetable *pt, uint32_t va, uint64_t end, bool mapped)
+static bool any_page(struct pagetable *pt, uint32_t start, uint64_t end, bool mapped)
 {
+	uint64_t va = start; /* 64 bits: the last page must not wrap to 0 */
+
 	while (va < end) {
 		struct slot s;
-		walk(pt, va, false, &s);
+		walk(pt, (uint32_t)va, false, &s);
 		if (!s.pte) {
 			/* A whole 4 MiB slot answers at once: large page or no table. */
 			if (((*s.pde & PTE_P) != 0) == mapped)
 				return true;
-			uint64_t next = (uint64_t)va + to_large_end(va, end);
-			if (next >= end)
-				return false;
-			va = (uint32_t)next;
+			va += to_large_end((uint32_t)va, end);
 			continue;
 		}
 		if (((*s.pte & PTE_P) != 0) == mapped)
@@ -280,9 +285,19 @@ static enum vm_result edit_range(struct pagetable *pt, uint32_t va, uint32_t len
 		return r;
 	if (any_page(pt, va, end, false))
 		return VM_ENOENT;
-	if ((r = split_if_partial(pt, va, va, end)) != VM_OK ||
-	    (r = split_if_partial(pt, (uint32_t)(end - 1), va, end)) != VM_OK)
+	pde_t first = directory(pt)[PDX(va)];
+	if ((r = split_if_partial(pt, va, va, end)) != VM_OK)
 		return r;
+	if ((r = split_if_partial(pt, (uint32_t)(end - 1), va, end)) != VM_OK) {
+		pde_t split = directory(pt)[PDX(va)];
+		if (split != first) { /* put the first 4 MiB page back */
+			set_pde(pt, PDX(va), first);
+			pt->ops->free(pt->ctx, split & PTE_ADDR_MASK);
+			pt->tables--;
+			pt->ops->flush(pt->ctx, PGADDR(PDX(va), 0), 1);
+		}
+		return r;
+	}
 
 	for (uint64_t v = va; v < end;) {
 		struct slot s;
@@ -316,7 +331,11 @@ enum vm_result pt_protect(struct pagetable *pt, uint32_t va, uint32_t len, uint3
 
 void pt_free_tables(struct pagetable *pt, unsigned first, unsigned last)
 {
-	for (unsigned pdx = first; pdx <= last && pdx < ENTRIES_PER_TABLE; pdx++) {
+	if (last >= ENTRIES_PER_TABLE)
+		last = ENTRIES_PER_TABLE - 1;
+	if (first > last)
+		return;
+	for (unsigned pdx = first; pdx <= last; pdx++) {
 		pde_t pde = directory(pt)[pdx];
 		if (!(pde & PTE_P))
 			continue;
@@ -336,18 +355,23 @@ void pt_for_each_range(struct pagetable *pt, uint32_t va, uint64_t len,
 	uint64_t end = (uint64_t)va + len, v = va;
 	struct pt_mapping run = { 0, 0, 0, 0 };
 
+	if (end > 0x100000000ull)
+		end = 0x100000000ull;
 	while (v < end) {
 		struct pt_mapping m;
 		uint64_t step;
 		if (pt_query(pt, (uint32_t)v, &m)) {
+			/* The range may start or end inside a 4 MiB page: clip to it. */
+			uint64_t stop = m.va + (uint64_t)m.size;
+			uint32_t pa = m.pa + ((uint32_t)v - m.va);
 			bool extends = run.size && run.va + (uint64_t)run.size == v &&
-				       run.pa + run.size == m.pa && run.flags == m.flags;
+				       run.pa + (uint64_t)run.size == pa && run.flags == m.flags;
 			if (!extends) {
 				if (run.size)
 					fn(arg, &run);
-				run = (struct pt_mapping){ (uint32_t)v, m.pa, 0, m.flags };
+				run = (struct pt_mapping){ (uint32_t)v, pa, 0, m.flags };
 			}
-			step = m.va + (uint64_t)m.size - v;
+			step = (stop < end ? stop : end) - v;
 			run.size += (uint32_t)step;
 		} else {
 			struct slot s;

@@ -6,7 +6,8 @@
  *   bench_lookup: translating an address by the pagetable.c walk, by the
  *                 recursive mapping read directly, and for a space that is
  *                 not current (through kmap): what recursion buys, and
- *                 whether a software cache of lookups could pay.
+ *                 whether a software cache of lookups could pay; and the
+ *                 cost of an empty address space (sharing the kernel half).
  *   bench_tlb:    after changing N PTEs of a 256-page working set, flushing
  *                 with N invlpg or with one CR3 reload, then touching the
  *                 whole set again: where the full flush starts to win.
@@ -124,6 +125,17 @@ static uint64_t lookup_recursive(void *arg)
 	return sum ? t : t;
 }
 
+static uint64_t space_lifecycle(void *arg)
+{
+	(void)arg;
+	uint64_t t0 = rdtsc();
+	struct addrspace *as = as_create();
+	if (!as)
+		panic("bench: as_create failed");
+	as_destroy(as);
+	return rdtsc() - t0;
+}
+
 void bench_lookup(void)
 {
 	struct addrspace *as = as_create();
@@ -146,6 +158,8 @@ void bench_lookup(void)
 		(unsigned long long)walk_other / LOOKUPS, (unsigned long long)(walk_other % LOOKUPS) * 100 / LOOKUPS);
 	kprintf("| one load from the recursive PTE array | %llu.%02llu |\n",
 		(unsigned long long)direct / LOOKUPS, (unsigned long long)(direct % LOOKUPS) * 100 / LOOKUPS);
+	kprintf("\n## an empty address space: as_create + as_destroy (ticks, median of %u)\n\n| %llu |\n",
+		RUNS, (unsigned long long)kbench_median(RUNS, space_lifecycle, NULL));
 }
 
 /* ---- TLB ------------------------------------------------------------------ */

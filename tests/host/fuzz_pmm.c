@@ -342,9 +342,11 @@ static void run_op(uint8_t code, uint32_t arg)
 	case 5:
 		op_alloc_contig(arg);
 		break;
-	case 6:
-		op_free_contig(pick_address(arg), (arg >> 16) % 64 == 63 ? pmm.nframes + (arg >> 22 & 1)
-									 : (arg >> 16) % 40);
+	case 6: /* any length, now and then more frames than there are */
+		if ((arg >> 16) % 64 == 63)
+			op_free_contig(pick_address(arg), pmm.nframes + (arg >> 22 & 1));
+		else
+			op_free_contig(pick_address(arg), (arg >> 16) % 40);
 		break;
 	default:
 		op_free_contig(pick_address(arg), 1 + (arg >> 16) % 8);

@@ -810,6 +810,15 @@ static void random_entry(struct mb_map *m, struct model *md)
 	put_sized(m, rnd_below(4) ? 20 : 24, windows[w].base + first * CHUNK, n * CHUNK, type);
 }
 
+/* Every byte of page p of window w available, and none claimed otherwise. */
+static bool model_page_usable(const struct model *md, unsigned w, uint64_t p)
+{
+	for (uint64_t c = p * CHUNKS_PER_PAGE; c < (p + 1) * CHUNKS_PER_PAGE; c++)
+		if (md->avail[w][c] == 0 || md->other[w][c] != 0)
+			return false;
+	return true;
+}
+
 /* Turn the difference arrays into counts, then decide page by page. */
 static void model_finish(struct model *md, bool *usable[NWINDOWS])
 {
@@ -821,9 +830,7 @@ static void model_finish(struct model *md, bool *usable[NWINDOWS])
 			md->other[w][c] += md->other[w][c - 1];
 		}
 		for (uint64_t p = 0; p < nchunks / CHUNKS_PER_PAGE; p++) {
-			bool ok = md->any_available;
-			for (uint64_t c = p * CHUNKS_PER_PAGE; ok && c < (p + 1) * CHUNKS_PER_PAGE; c++)
-				ok = md->avail[w][c] > 0 && md->other[w][c] == 0;
+			bool ok = md->any_available && model_page_usable(md, w, p);
 			usable[w][p] = ok;
 			uint64_t addr = windows[w].base + p * PAGE_SIZE;
 			if (ok && addr < FOUR_GIB) {

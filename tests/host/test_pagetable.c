@@ -448,12 +448,23 @@ static void *cb_table(void *ctx, uint32_t pa, unsigned pdx)
 	const struct op *op = sim.op;
 
 	(void)ctx;
-	if (!EXPECT(pdx <= PT_DIR, "table(0x%x, %u): no such slot", pa, pdx))
+	if (!EXPECT(pdx <= PT_FRAME, "table(0x%x, %u): no such slot", pa, pdx))
 		return scratch;
 	if (pdx == PT_DIR) {
 		if (!EXPECT(pa == sim.dir, "table(0x%x, PT_DIR): the directory is 0x%x", pa,
 			    sim.dir))
 			return scratch;
+	} else if (pdx == PT_FRAME) {
+		/* A new table, reached by address: no slot may point at it yet. */
+		if (!EXPECT(pa % PAGE_SIZE == 0 && in_sim(pa) && sim.live[pa / PAGE_SIZE],
+			    "table(0x%x, PT_FRAME): not a live page table", pa))
+			return scratch;
+		for (unsigned s = 0; s < NSLOTS; s++) {
+			pde_t d = dir_entry(s);
+			EXPECT((d & (PTE_P | PDE_PS)) != PTE_P || (d & PTE_ADDR_MASK) != pa,
+			       "table(0x%x, PT_FRAME): slot %u already points at it", pa, s);
+		}
+		EXPECT(op_changes(), "table(PT_FRAME) during a read-only call");
 	} else {
 		if (!EXPECT(pa % PAGE_SIZE == 0 && in_sim(pa) && sim.live[pa / PAGE_SIZE],
 			    "table(0x%x, slot %u): not a live page table", pa, pdx))
@@ -468,7 +479,7 @@ static void *cb_table(void *ctx, uint32_t pa, unsigned pdx)
 			       "table(0x%x, slot %u) outside the call's slots %u..%u", pa, pdx,
 			       op->first, op->last);
 	}
-	window_set(pdx == PT_DIR, pa);
+	window_set(pdx == PT_DIR, pa); /* PT_FRAME shares the tables' window */
 	return sim.mem + pa;
 }
 
@@ -1781,7 +1792,7 @@ static void random_op(void)
 		op.kind = r < 70 ? OP_UNMAP : OP_PROTECT;
 		if (rnd_below(5) < 3)
 			random_existing_range(&op, end_slot);
-		op.flags = random_flags(op.va, op.len);
+		op.flags = op.kind == OP_PROTECT ? random_flags(op.va, op.len) : 0;
 	} else if (r < 90) {
 		op.kind = OP_FREE;
 		op.first = PDX(op.va);

@@ -873,8 +873,9 @@ static void op_alloc_contig(void)
 	if (count == 0 || count > md.stats.total_frames || !is_power_of_two(align)) {
 		CHECK_EQ(got, 0);
 		model_refused(PMM_EINVAL);
-		snprintf(md.warning, sizeof(md.warning), "pmm_alloc_contig(%u frames, align %u) refused",
-			 (unsigned)count, (unsigned)align);
+		snprintf(md.warning, sizeof(md.warning),
+			 "pmm_alloc_contig(%u frames, align %u) refused", (unsigned)count,
+			 (unsigned)align);
 		return;
 	}
 	uint32_t want = model_first_fit(count, align);

@@ -298,6 +298,8 @@ static uint64_t skip_avoided(uint64_t at, uint64_t size, const struct mem_range 
 		moved = false;
 		for (unsigned i = 0; i < navoid; i++) {
 			if (at < avoid[i].end && at + size > avoid[i].start) {
+				if (avoid[i].end > MEMMAP_MAX_END - (PAGE_SIZE - 1))
+					return 0; /* clear of it only past 2^64: no place */
 				at = (avoid[i].end + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
 				moved = true;
 			}
@@ -311,7 +313,8 @@ uint64_t memmap_find_free(const struct memmap *map, const struct mem_range *avoi
 {
 	if (min < PAGE_SIZE)
 		min = PAGE_SIZE; /* 0 is not a place, but the page after it is */
-	if (size == 0 || limit <= min || size > limit - min)
+	if (size == 0 || limit <= min || size > limit - min ||
+	    min > MEMMAP_MAX_END - (PAGE_SIZE - 1)) /* no page starts at or after min */
 		return 0;
 	for (unsigned i = 0; i < map->count; i++) {
 		const struct mem_range *u = &map->usable[i];

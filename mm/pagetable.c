@@ -107,24 +107,30 @@ static enum vm_result walk(struct pagetable *pt, uint32_t va, bool create, struc
 	return VM_OK;
 }
 
+/* The translation `s` (from walk) gives for `va`; false if there is none. */
+static bool mapping_at(const struct slot *s, uint32_t va, struct pt_mapping *out)
+{
+	if (s->pte && (*s->pte & PTE_P)) {
+		/* Bit 7 of a PTE is PAT, which this kernel leaves at its default:
+		 * drop it so PDE_PS in `flags` always means a 4 MiB page. */
+		*out = (struct pt_mapping){ va & ~(PAGE_SIZE - 1), *s->pte & PTE_ADDR_MASK, PAGE_SIZE,
+					    *s->pte & PTE_FLAGS_MASK & ~PDE_PS };
+		return true;
+	}
+	if (!s->pte && (*s->pde & PTE_P)) {
+		*out = (struct pt_mapping){ va & ~LARGE_MASK, *s->pde & PDE_LARGE_MASK,
+					    LARGE_PAGE_SIZE, *s->pde & PTE_FLAGS_MASK };
+		return true;
+	}
+	return false;
+}
+
 bool pt_query(struct pagetable *pt, uint32_t va, struct pt_mapping *out)
 {
 	struct slot s;
 
 	walk(pt, va, false, &s);
-	if (s.pte && (*s.pte & PTE_P)) {
-		/* Bit 7 of a PTE is PAT, which this kernel leaves at its default:
-		 * drop it so PDE_PS in `flags` always means a 4 MiB page. */
-		*out = (struct pt_mapping){ va & ~(PAGE_SIZE - 1), *s.pte & PTE_ADDR_MASK, PAGE_SIZE,
-					    *s.pte & PTE_FLAGS_MASK & ~PDE_PS };
-		return true;
-	}
-	if (!s.pte && (*s.pde & PTE_P)) {
-		*out = (struct pt_mapping){ va & ~LARGE_MASK, *s.pde & PDE_LARGE_MASK,
-					    LARGE_PAGE_SIZE, *s.pde & PTE_FLAGS_MASK };
-		return true;
-	}
-	return false;
+	return mapping_at(&s, va, out);
 }
 
 bool pt_translate(struct pagetable *pt, uint32_t va, uint32_t *pa)
@@ -359,24 +365,20 @@ void pt_for_each_range(struct pagetable *pt, uint32_t va, uint64_t len,
 		end = 0x100000000ull;
 	while (v < end) {
 		struct pt_mapping m;
-		uint64_t step;
-		if (pt_query(pt, (uint32_t)v, &m)) {
-			/* The range may start or end inside a 4 MiB page: clip to it. */
-			uint64_t stop = m.va + (uint64_t)m.size;
-			uint32_t pa = m.pa + ((uint32_t)v - m.va);
+		struct slot s;
+		walk(pt, (uint32_t)v, false, &s);
+		/* An empty directory slot is skipped whole. */
+		uint64_t step = s.pte ? PAGE_SIZE : to_large_end((uint32_t)v, end);
+		if (mapping_at(&s, (uint32_t)v, &m)) {
 			bool extends = run.size && run.va + (uint64_t)run.size == v &&
-				       run.pa + (uint64_t)run.size == pa && run.flags == m.flags;
+				       run.pa + run.size == m.pa && run.flags == m.flags;
 			if (!extends) {
 				if (run.size)
 					fn(arg, &run);
-				run = (struct pt_mapping){ (uint32_t)v, pa, 0, m.flags };
+				run = (struct pt_mapping){ (uint32_t)v, m.pa + ((uint32_t)v - m.va), 0, m.flags };
 			}
-			step = (stop < end ? stop : end) - v;
 			run.size += (uint32_t)step;
 		} else {
-			struct slot s;
-			walk(pt, (uint32_t)v, false, &s);
-			step = s.pte ? PAGE_SIZE : to_large_end((uint32_t)v, end);
 			if (run.size)
 				fn(arg, &run);
 			run.size = 0;

@@ -699,6 +699,20 @@ static void find_free_avoids(void)
 	CHECK_EQ(memmap_find_free(&map, chain, 2, 0x100000, 0x1000, 0x1fe0000), 0x200000);
 }
 
+/* Bounds near 2^64 must neither wrap around to low memory nor loop forever. */
+static void find_free_near_2_64(void)
+{
+	static const struct mem_range to_the_top[] = { { 0x200000, UINT64_MAX } };
+	static const struct mem_range low[] = { { 0, 0x300000 } };
+	struct memmap map;
+
+	CHECK_EQ(load_table(&map, qemu_32m, ARRAY_SIZE(qemu_32m)), 0);
+	CHECK_EQ(memmap_find_free(&map, to_the_top, 1, 0x300000, MIB, FOUR_GIB), 0);
+	CHECK_EQ(memmap_find_free(&map, to_the_top, 1, 0x100000, MIB, FOUR_GIB), MIB);
+	CHECK_EQ(memmap_find_free(&map, low, 1, 1, UINT64_MAX - 100, UINT64_MAX), 0);
+	CHECK_EQ(memmap_find_free(&map, NULL, 0, 1, UINT64_MAX - 100, UINT64_MAX), 0);
+}
+
 static void type_names(void)
 {
 	CHECK(!strcmp(memmap_type_name(MB_MEMORY_AVAILABLE), "available"), "type 1");
@@ -999,6 +1013,7 @@ int main(void)
 	RUN(find_free_basics);
 	RUN(find_free_range_at_zero);
 	RUN(find_free_avoids);
+	RUN(find_free_near_2_64);
 	RUN(type_names);
 	RUN(random_maps_match_model);
 	return check_done();

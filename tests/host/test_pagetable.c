@@ -96,16 +96,22 @@
 
 static unsigned fail_msgs;
 
-/* Like CHECK, but returns instead of leaving the caller: for callbacks. */
-#define EXPECT(cond, ...) expect_at(__LINE__, (cond), __VA_ARGS__)
+/*
+ * Like CHECK, but yields the condition instead of leaving the caller (for
+ * callbacks and helpers); the message is only formatted on failure.
+ */
+#define EXPECT(cond, ...)                                               \
+	({                                                              \
+		bool ok_ = (cond);                                      \
+		if (!ok_)                                               \
+			expect_failed(__LINE__, __VA_ARGS__);           \
+		ok_;                                                    \
+	})
 
-static bool __attribute__((format(printf, 3, 4)))
-expect_at(int line, bool ok, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) expect_failed(int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (ok)
-		return true;
 	check_failed = 1;
 	if (fail_msgs++ < 25) {
 		printf("# line %d: ", line);
@@ -114,7 +120,6 @@ expect_at(int line, bool ok, const char *fmt, ...)
 		va_end(ap);
 		printf("\n");
 	}
-	return false;
 }
 
 static const char *rname(enum vm_result r)
@@ -1776,9 +1781,22 @@ static void random_op(void)
 
 	op.va = random_va(&end_slot);
 	op.len = (uint64_t)random_pages() << PAGE_SHIFT;
+	if (r < 15) { /* whole 4 MiB slots, maybe with ragged ends */
+		op.va &= PDE_LARGE_MASK;
+		op.len = (uint64_t)(1 + rnd_below(3)) << LARGE_PAGE_SHIFT;
+		if (rnd_below(3) == 0) {
+			uint32_t before = rnd_below(3) << PAGE_SHIFT;
+			op.va -= op.va >= before ? before : 0;
+			op.len += before + (rnd_below(3) << PAGE_SHIFT);
+		}
+	}
 	if (op.va + op.len > FOUR_GIB && rnd_below(4))
 		op.len = FOUR_GIB - op.va;
-	if (r < 45) {
+	if (r < 15) {
+		op.kind = OP_MAP;
+		op.pa = op.va + (rnd() & PDE_LARGE_MASK);
+		op.flags = random_flags(op.va, op.len) | PT_LARGE;
+	} else if (r < 45) {
 		op.kind = OP_MAP;
 		uint32_t q = rnd_below(10);
 		if (q < 5) /* the same offset within 4 MiB: large pages possible */
@@ -1793,7 +1811,7 @@ static void random_op(void)
 		if (rnd_below(5) < 3)
 			random_existing_range(&op, end_slot);
 		op.flags = op.kind == OP_PROTECT ? random_flags(op.va, op.len) : 0;
-	} else if (r < 90) {
+	} else if (r < 91) {
 		op.kind = OP_FREE;
 		op.first = PDX(op.va);
 		op.free_last = op.first + rnd_below(3);
@@ -1806,7 +1824,7 @@ static void random_op(void)
 	maybe_misalign(&op);
 	if (op.len > 0xFFFFF000u)
 		op.len = 0xFFFFF000u;
-	if (rnd_below(20) == 0)
+	if (rnd_below(10) == 0)
 		sim.alloc_budget = rnd_below(3);
 	op_run(&op);
 	sim.alloc_budget = -1;

@@ -16,6 +16,7 @@ trap 'kill $qemu 2>/dev/null || true' EXIT
 sleep 0.5
 gdb -q "$kernel" \
 	-ex 'set disassembly-flavor intel' \
+	-x scripts/gdb/kernel.py \
 	-ex 'target remote localhost:1234' \
 	-ex 'break kmain' \
 	-ex 'echo \nQEMU is halted before the boot stub. "continue" runs to kmain.\n'

@@ -11,9 +11,10 @@ log=$logdir/$name.log
 mkdir -p "$logdir"
 timeout_s=${BOOT_TIMEOUT:-300}
 
-if [[ $kind == ptdump ]]; then
-	exec timeout "${BOOT_TIMEOUT:-300}" python3 tests/qemu/compare_ptdump.py "$name" "$@"
-fi
+case $kind in
+ptdump) exec timeout "${BOOT_TIMEOUT:-300}" python3 tests/qemu/compare_ptdump.py "$name" "$@" ;;
+gdb)    exec bash tests/qemu/gdb_check.sh "$name" "$@" ;;
+esac
 
 pass() { echo "PASS $name${1:+: $1}"; }
 fail() { echo "FAIL $name: $1 (log: $log)"; }

@@ -209,3 +209,18 @@ KTEST_CRASH(fault_write_kernel_text)
 {
 	*(volatile uint32_t *)__text_start = 0; /* read-only since vmm_init, CR0.WP on */
 }
+
+KTEST(vmm_highest_frame_reachable)
+{
+	/* The last usable frame below 4 GiB, whatever the machine: through a
+	 * kmap slot and through the physical window, the same bytes. */
+	uint32_t top = (uint32_t)(memmap_top_below_4g(&kmemmap) - PAGE_SIZE);
+	volatile uint32_t *via_kmap = kmap(KMAP_TEST, top);
+	uint32_t saved = *via_kmap;
+
+	*via_kmap = 0xD1CEF00D ^ top;
+	KEXPECT(*(volatile uint32_t *)phys_ptr(top) == (0xD1CEF00D ^ top),
+		"frame 0x%x reads differently through kmap and the physical window", top);
+	*via_kmap = saved;
+	kprintf("    # highest frame 0x%x reached\n", top);
+}

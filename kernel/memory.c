@@ -46,8 +46,9 @@ static uint64_t place_bitmap(size_t bytes)
 
 void memory_init(void)
 {
-	if (memmap_from_multiboot(&kmemmap, &boot_info.mbi, boot_info.mmap) < 0)
-		panic("the boot loader reported no memory");
+	if (memmap_from_multiboot(&kmemmap, &boot_info.mbi, boot_info.mmap) < 0 ||
+	    kmemmap.count == 0)
+		panic("the boot loader reported no usable memory");
 
 	size_t bytes = pmm_bitmap_bytes(&kmemmap);
 	uint64_t bitmap = place_bitmap(bytes);

@@ -56,6 +56,10 @@ void memmap_add(struct memmap *map, uint64_t base, uint64_t length, uint32_t typ
 			(unsigned long long)base);
 		map->warnings++;
 		length = MEMMAP_MAX_END - base;
+		if (length == 0) {
+			map->ignored++;
+			return;
+		}
 	}
 
 	struct memmap_entry e = { base, length, type };

@@ -69,9 +69,12 @@ void memmap_normalize(struct memmap *map);
 /*
  * Build the map from a Multiboot information structure.  `mmap` points at a
  * copy of the loader's memory-map buffer (mbi->mmap_length bytes), or is
- * NULL when there is none.  Falls back to mem_lower/mem_upper when the map is
- * missing or yields nothing usable.  Returns 0, or -1 when the loader gave no
- * memory information at all (the map is then empty).
+ * NULL when there is none.  When the map is missing or has no available
+ * entry, mem_lower/mem_upper supply the usable ranges (from_fallback set),
+ * and any reservations the map did give still apply: a fallback never
+ * hands out what the map called reserved.  Returns 0, or -1 when the loader
+ * gave no memory information at all.  Reservations can still leave nothing
+ * usable (count 0): the caller must check.
  */
 int memmap_from_multiboot(struct memmap *map, const struct multiboot_info *mbi,
 			  const void *mmap);

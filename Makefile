@@ -22,7 +22,8 @@ KCFLAGS := -m32 -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-mgeneral-regs-only -mno-red-zone -fno-builtin-printf \
 	-nostdinc -isystem $(shell $(CC) -print-file-name=include) -Ilib/include -I.
 KASFLAGS := -m32 -g -I. -D__ASSEMBLY__
-LIBGCC  := $(shell $(CC) -m32 -print-libgcc-file-name)
+# Expanded when the kernel is linked, after `tools` may have installed gcc-multilib.
+LIBGCC   = $(shell $(CC) -m32 -print-libgcc-file-name)
 KSRC    := $(sort $(wildcard arch/x86/*.c arch/x86/*.S kernel/*.c mm/*.c lib/*.c tests/kernel/*.c bench/guest/*.c))
 KOBJ    := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
 

@@ -1,0 +1,793 @@
+/*
+ * heap.c - a boundary-tag heap with selectable fit (see heap.h).
+ *
+ * Layout.  The region [base, end) is a sequence of blocks, each starting
+ * with a header, ending with a zero-size "fence" block that is always in
+ * use.  A header holds the block's size, two flags -- IN_USE, and
+ * PREV_IN_USE for the block before it -- a magic word, the allocation's
+ * sequence number, caller and requested size.  The first word of a header,
+ * `prev_size`, belongs to the block *before* it: it is that block's size
+ * when it is free.  That is the boundary tag: from any block the heap can
+ * step to the next (add size) and, when the previous one is free, to it
+ * (subtract prev_size), which is all coalescing needs.
+ *
+ *     +-----------+----------------------------+-----------+-------
+ *     | header    | payload (caller's bytes,   | header    |
+ *     | prev_size | red zone in debug mode;    | prev_size | ...
+ *     | size|flags| free: list links + poison) | = size if |
+ *     | magic ... |                            | free      |
+ *     +-----------+----------------------------+-----------+-------
+ *
+ * Free blocks are linked in address order (the links live in their
+ * payload).  Address order makes first fit prefer low addresses, which
+ * keeps the top of the heap free so it can be given back, and makes
+ * heap_check able to prove the list holds exactly the free blocks.
+ *
+ * The magic word is the block state XORed with the block's address, so a
+ * header copied elsewhere, a pointer into the middle of a block, or bytes
+ * written over a header do not pass for a valid one.  When a block is
+ * absorbed by a neighbour's coalescing, its old header is marked MERGED, so
+ * freeing that pointer again is still recognised as a double free.
+ *
+ * Trust.  Headers can be damaged by the heap's users; the free list's links
+ * even more so (they live where a use-after-free writes).  Every link is
+ * checked before it is followed, and when one is bad the list is rebuilt
+ * from a walk of the headers, which is the ground truth.
+ */
+#include "heap.h"
+
+#include <string.h>
+
+#define FLAG_IN_USE      0x1u
+#define FLAG_PREV_IN_USE 0x2u
+#define FLAGS_MASK       (HEAP_ALIGN - 1)
+
+#define MAGIC_USED   0xA110CA7Eu
+#define MAGIC_FREE   0xF2EEB10Cu
+#define MAGIC_MERGED 0x3E26EDu
+#define MAGIC_FENCE  0xFE2CEu
+
+#define REDZONE      16   /* at least this many canary bytes after each block (debug) */
+#define REDZONE_BYTE 0xFD
+#define POISON_BYTE  0xDB
+
+struct heap_block {
+	size_t prev_size;   /* size of the block before, when that block is free */
+	size_t size;        /* whole block in bytes | FLAG_* */
+	uint32_t magic;     /* MAGIC_* ^ address */
+	uint32_t seq;       /* allocation sequence number */
+	const void *caller; /* who allocated it (in use) or freed it (free) */
+	size_t requested;   /* bytes the caller asked for (in use) */
+} __attribute__((aligned(HEAP_ALIGN)));
+
+struct free_links {
+	struct heap_block *next, *prev;
+};
+
+#define HDR sizeof(struct heap_block)
+#define MIN_BLOCK ((HDR + sizeof(struct free_links) + HEAP_ALIGN - 1) & ~(size_t)FLAGS_MASK)
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static uintptr_t align_up(uintptr_t x, uintptr_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+static size_t block_size(const struct heap_block *b)
+{
+	return b->size & ~(size_t)FLAGS_MASK;
+}
+
+static bool in_use(const struct heap_block *b)
+{
+	return b->size & FLAG_IN_USE;
+}
+
+static uint32_t magic_for(const struct heap_block *b, uint32_t state)
+{
+	return state ^ (uint32_t)(uintptr_t)b;
+}
+
+static bool has_magic(const struct heap_block *b, uint32_t state)
+{
+	return b->magic == magic_for(b, state);
+}
+
+static struct heap_block *next_block(const struct heap_block *b)
+{
+	return (struct heap_block *)((uintptr_t)b + block_size(b));
+}
+
+static struct heap_block *prev_block(const struct heap_block *b)
+{
+	return (struct heap_block *)((uintptr_t)b - b->prev_size);
+}
+
+static void *payload(const struct heap_block *b)
+{
+	return (void *)((uintptr_t)b + HDR);
+}
+
+static struct heap_block *block_of(const void *p)
+{
+	return (struct heap_block *)((uintptr_t)p - HDR);
+}
+
+static struct free_links *links(const struct heap_block *b)
+{
+	return payload(b);
+}
+
+static struct heap_block *fence(const struct heap *h)
+{
+	return (struct heap_block *)(h->end - HDR);
+}
+
+/* Bytes after the caller's data up to the block's end: the red zone. */
+static size_t slack(const struct heap_block *b)
+{
+	return block_size(b) - HDR - b->requested;
+}
+
+static bool bytes_are(const void *p, int value, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i] != (unsigned char)value)
+			return false;
+	return true;
+}
+
+static void report(struct heap *h, enum heap_error e, const void *ptr, const char *detail)
+{
+	h->stats.errors[e]++;
+	if (h->report)
+		h->report(h, e, ptr, detail);
+}
+
+/* Does `b` look like a block header of this heap (in range, aligned)? */
+static bool plausible(const struct heap *h, const struct heap_block *b)
+{
+	uintptr_t a = (uintptr_t)b;
+	return a >= h->base && a < h->end - HDR && a % HEAP_ALIGN == 0;
+}
+
+/* ---- block state ----------------------------------------------------------- */
+
+static void set_size(struct heap_block *b, size_t size, size_t flags)
+{
+	b->size = size | flags;
+}
+
+static void mark_prev_state(struct heap_block *next, const struct heap_block *b)
+{
+	if (in_use(b)) {
+		next->size |= FLAG_PREV_IN_USE;
+	} else {
+		next->size &= ~(size_t)FLAG_PREV_IN_USE;
+		next->prev_size = block_size(b);
+	}
+}
+
+/* Turn `b` into a free block of `size` bytes (not yet on the list). */
+static void make_free(struct heap *h, struct heap_block *b, size_t size, const void *by)
+{
+	set_size(b, size, b->size & FLAG_PREV_IN_USE);
+	b->magic = magic_for(b, MAGIC_FREE);
+	b->caller = by;
+	b->requested = 0;
+	if (h->debug)
+		memset((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
+		       size - HDR - sizeof(struct free_links));
+	mark_prev_state(next_block(b), b);
+}
+
+static void make_used(struct heap *h, struct heap_block *b, size_t size, size_t requested,
+		      const void *caller)
+{
+	set_size(b, size, (b->size & FLAG_PREV_IN_USE) | FLAG_IN_USE);
+	b->magic = magic_for(b, MAGIC_USED);
+	b->seq = h->seq++;
+	b->caller = caller;
+	b->requested = requested;
+	if (h->debug)
+		memset((char *)payload(b) + requested, REDZONE_BYTE, slack(b));
+	mark_prev_state(next_block(b), b);
+}
+
+/* ---- the free list ----------------------------------------------------------- */
+
+static bool link_ok(struct heap *h, const struct heap_block *b);
+
+static void list_remove(struct heap *h, struct heap_block *b)
+{
+	struct free_links *l = links(b);
+
+	if (!link_ok(h, l->next) || !link_ok(h, l->prev))
+		l = links(b); /* the list was rebuilt: b's links are sound now */
+
+	if (l->prev)
+		links(l->prev)->next = l->next;
+	else
+		h->free_head = l->next;
+	if (l->next)
+		links(l->next)->prev = l->prev;
+	if (h->rover == b)
+		h->rover = l->next;
+}
+
+/* Put `b` into the list right after `after` (NULL: at the head). */
+static void list_insert_after(struct heap *h, struct heap_block *after, struct heap_block *b)
+{
+	struct heap_block *next = after ? links(after)->next : h->free_head;
+
+	links(b)->prev = after;
+	links(b)->next = next;
+	if (next)
+		links(next)->prev = b;
+	if (after)
+		links(after)->next = b;
+	else
+		h->free_head = b;
+}
+
+static void rebuild_free_list(struct heap *h);
+
+/* Is `b` a sane list member?  If not, the list was damaged: rebuild it. */
+static bool link_ok(struct heap *h, const struct heap_block *b)
+{
+	if (!b || (plausible(h, b) && has_magic(b, MAGIC_FREE) && !in_use(b)))
+		return true;
+	report(h, HEAP_ERR_USE_AFTER_FREE, NULL, "free-list link overwritten; list rebuilt");
+	rebuild_free_list(h);
+	return false;
+}
+
+/* The last free block below `b` in the list, or NULL (for address order). */
+static struct heap_block *list_position(struct heap *h, struct heap_block *b)
+{
+	struct heap_block *after = NULL;
+
+	for (struct heap_block *f = h->free_head; f && f < b; f = links(f)->next) {
+		if (!link_ok(h, f))
+			return list_position(h, b);
+		after = f;
+	}
+	return after;
+}
+
+static void rebuild_free_list(struct heap *h)
+{
+	struct heap_block *last = NULL;
+
+	h->free_head = h->rover = NULL;
+	for (struct heap_block *b = (struct heap_block *)h->base; b != fence(h); b = next_block(b)) {
+		if (in_use(b))
+			continue;
+		list_insert_after(h, last, b);
+		last = b;
+	}
+}
+
+/* ---- growing and shrinking ---------------------------------------------------- */
+
+static void write_fence(struct heap *h, bool prev_in_use)
+{
+	struct heap_block *f = fence(h);
+
+	set_size(f, 0, (prev_in_use ? FLAG_PREV_IN_USE : 0) | FLAG_IN_USE);
+	f->magic = magic_for(f, MAGIC_FENCE);
+	f->requested = 0;
+}
+
+static void release_block(struct heap *h, struct heap_block *b);
+
+/* Make at least `need` more bytes available at the top. */
+static bool grow(struct heap *h, size_t need)
+{
+	size_t want = align_up(need + MIN_BLOCK, h->page_size);
+	size_t step = want > h->grow_step ? want : h->grow_step;
+
+	if (h->limit - h->end < step)
+		step = want;
+	if (h->limit - h->end < step || !h->backend.grow(h->backend.ctx, h->end, step))
+		return false;
+	/* The old fence becomes the header of a free block over the new space. */
+	struct heap_block *b = fence(h);
+	h->end += step;
+	write_fence(h, false);
+	make_free(h, b, step, NULL);
+	h->stats.heap_size += step;
+	if (h->stats.heap_size > h->stats.peak_heap_size)
+		h->stats.peak_heap_size = h->stats.heap_size;
+	h->stats.grows++;
+	release_block(h, b);
+	return true;
+}
+
+/* Give back the free pages at the top, leaving `leave` free bytes mapped. */
+static void trim_top(struct heap *h, size_t leave)
+{
+	struct heap_block *f = fence(h);
+
+	if (f->size & FLAG_PREV_IN_USE)
+		return;
+	struct heap_block *last = prev_block(f);
+	uintptr_t floor = h->base + (h->keep > h->page_size ? h->keep : h->page_size);
+	uintptr_t new_end = align_up((uintptr_t)last + HDR + leave, h->page_size);
+	if (new_end - HDR != (uintptr_t)last && new_end - HDR - (uintptr_t)last < MIN_BLOCK)
+		new_end += h->page_size;
+	if (new_end < floor)
+		new_end = floor;
+	if (new_end >= h->end)
+		return;
+
+	size_t released = h->end - new_end;
+	list_remove(h, last);
+	h->stats.free_bytes -= block_size(last);
+	h->stats.free_blocks--;
+	h->end = new_end;
+	if ((uintptr_t)last == new_end - HDR) {
+		write_fence(h, true); /* the free block is gone: its header is the fence */
+	} else {
+		write_fence(h, false);
+		make_free(h, last, new_end - HDR - (uintptr_t)last, last->caller);
+		h->stats.free_bytes += block_size(last);
+		h->stats.free_blocks++;
+		list_insert_after(h, list_position(h, last), last);
+	}
+	h->backend.shrink(h->backend.ctx, new_end, released);
+	h->stats.heap_size -= released;
+	h->stats.shrinks++;
+}
+
+void heap_trim(struct heap *h)
+{
+	trim_top(h, 0);
+}
+
+bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct heap_config *cfg,
+	       const struct heap_backend *backend)
+{
+	size_t page_size = cfg->page_size;
+
+	memset(h, 0, sizeof(*h));
+	h->base = h->end = base;
+	h->limit = limit;
+	h->page_size = page_size;
+	h->grow_step = align_up(cfg->grow_step > page_size ? cfg->grow_step : page_size, page_size);
+	h->keep = cfg->keep;
+	h->fit = cfg->fit;
+	h->debug = cfg->debug;
+	h->backend = *backend;
+	size_t initial = align_up(cfg->initial > page_size ? cfg->initial : page_size, page_size);
+	if (base % page_size || limit <= base || initial > limit - base ||
+	    !backend->grow(backend->ctx, base, initial))
+		return false;
+	h->end = base + initial;
+	struct heap_block *first = (struct heap_block *)base;
+	first->size = FLAG_PREV_IN_USE;
+	write_fence(h, false);
+	make_free(h, first, initial - HDR, NULL);
+	h->free_head = first;
+	links(first)->next = links(first)->prev = NULL;
+	h->stats.heap_size = h->stats.peak_heap_size = initial;
+	h->stats.free_bytes = block_size(first);
+	h->stats.free_blocks = 1;
+	return true;
+}
+
+/* ---- allocation ------------------------------------------------------------------- */
+
+/* Bytes before an `align`-aligned payload in `b`: 0, or a gap big enough to be a block. */
+static size_t lead_for(const struct heap_block *b, size_t align)
+{
+	uintptr_t p = (uintptr_t)payload(b);
+	size_t lead = align_up(p, align) - p;
+
+	while (lead && lead < MIN_BLOCK)
+		lead += align;
+	return lead;
+}
+
+static bool fits(const struct heap_block *b, size_t need, size_t align)
+{
+	return block_size(b) >= need + lead_for(b, align);
+}
+
+static struct heap_block *search(struct heap *h, struct heap_block *from, struct heap_block *stop,
+				 size_t need, size_t align, bool best)
+{
+	struct heap_block *found = NULL;
+
+	for (struct heap_block *b = from; b != stop; b = links(b)->next) {
+		if (!link_ok(h, b)) /* the list was rebuilt: search it again, whole */
+			return search(h, h->free_head, NULL, need, align, best);
+		if (!fits(b, need, align))
+			continue;
+		if (!best)
+			return b;
+		if (!found || block_size(b) < block_size(found))
+			found = b;
+	}
+	return found;
+}
+
+static struct heap_block *find_fit(struct heap *h, size_t need, size_t align)
+{
+	switch (h->fit) {
+	case HEAP_NEXT_FIT: {
+		struct heap_block *start = h->rover ? h->rover : h->free_head;
+		struct heap_block *b = search(h, start, NULL, need, align, false);
+		return b ? b : search(h, h->free_head, start, need, align, false);
+	}
+	case HEAP_BEST_FIT:
+		return search(h, h->free_head, NULL, need, align, true);
+	case HEAP_FIRST_FIT:
+		break;
+	}
+	return search(h, h->free_head, NULL, need, align, false);
+}
+
+/* Split `b` (free, on the list) so a block of `size` starts at its start; the rest stays free. */
+static void split_free(struct heap *h, struct heap_block *b, size_t size)
+{
+	size_t rest = block_size(b) - size;
+	struct heap_block *r = (struct heap_block *)((uintptr_t)b + size);
+
+	set_size(b, size, b->size & FLAGS_MASK);
+	r->size = 0; /* prev (b) is free: no PREV_IN_USE */
+	make_free(h, r, rest, b->caller);
+	mark_prev_state(r, b);
+	list_insert_after(h, b, r);
+	h->stats.free_blocks++;
+}
+
+/* Check a free block's poison before handing it out (debug). */
+static void check_poison(struct heap *h, struct heap_block *b)
+{
+	if (h->debug && !bytes_are((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
+				   block_size(b) - HDR - sizeof(struct free_links)))
+		report(h, HEAP_ERR_USE_AFTER_FREE, payload(b), "freed block written after free");
+}
+
+static size_t block_need(const struct heap *h, size_t size)
+{
+	size_t need = align_up(HDR + size + (h->debug ? REDZONE : 0), HEAP_ALIGN);
+	return need < MIN_BLOCK ? MIN_BLOCK : need;
+}
+
+void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
+{
+	if (align < HEAP_ALIGN)
+		align = HEAP_ALIGN;
+	if ((align & (align - 1)) || size > h->limit - h->base || align > h->limit - h->base) {
+		h->stats.failed++;
+		return NULL;
+	}
+	size_t need = block_need(h, size);
+	struct heap_block *b = find_fit(h, need, align);
+	if (!b && grow(h, need + align))
+		b = find_fit(h, need, align);
+	if (!b) {
+		h->stats.failed++;
+		return NULL;
+	}
+	check_poison(h, b);
+	size_t lead = lead_for(b, align);
+	if (lead) { /* the gap before an aligned payload stays free */
+		split_free(h, b, lead);
+		b = links(b)->next;
+	}
+	if (block_size(b) - need >= MIN_BLOCK)
+		split_free(h, b, need);
+	list_remove(h, b);
+	h->rover = links(b)->next;
+	h->stats.free_blocks--;
+	h->stats.free_bytes -= block_size(b);
+	make_used(h, b, block_size(b), size, caller);
+
+	h->stats.allocs++;
+	h->stats.live_blocks++;
+	h->stats.in_use += block_size(b);
+	h->stats.requested += size;
+	if (h->stats.in_use > h->stats.peak_in_use)
+		h->stats.peak_in_use = h->stats.in_use;
+	if (h->stats.requested > h->stats.peak_requested)
+		h->stats.peak_requested = h->stats.requested;
+	return payload(b);
+}
+
+/* ---- freeing ------------------------------------------------------------------------- */
+
+/* Grow free block `b` over the free block `next` that follows it. */
+static void merge(struct heap *h, struct heap_block *b, struct heap_block *next)
+{
+	set_size(b, block_size(b) + block_size(next), b->size & FLAGS_MASK);
+	next->magic = magic_for(next, MAGIC_MERGED); /* a later free of it: double free */
+	if (h->debug) /* the old header is payload now: poison it, links of b stay */
+		memset((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
+		       block_size(b) - HDR - sizeof(struct free_links));
+	mark_prev_state(next_block(b), b);
+	h->stats.free_blocks--;
+}
+
+/*
+ * Put the new free block `b` (not on the list, counted in no statistics)
+ * into the heap: merged into a free neighbour when there is one, which
+ * also finds its place in the address-ordered list without a search.
+ */
+static void release_block(struct heap *h, struct heap_block *b)
+{
+	struct heap_block *next = next_block(b);
+	bool next_free = next != fence(h) && !in_use(next);
+
+	h->stats.free_blocks++;
+	h->stats.free_bytes += block_size(b);
+	if (!(b->size & FLAG_PREV_IN_USE)) {
+		struct heap_block *prev = prev_block(b);
+		merge(h, prev, b);
+		b = prev;
+	} else if (next_free) {
+		list_insert_after(h, links(next)->prev, b); /* take next's place */
+	} else {
+		list_insert_after(h, list_position(h, b), b);
+	}
+	if (next_free) {
+		list_remove(h, next);
+		merge(h, b, next);
+	}
+}
+
+static int unknown_block(const char **detail)
+{
+	*detail = "no block starts here (interior pointer, or a smashed header)";
+	return HEAP_ERR_INVALID_FREE;
+}
+
+/*
+ * The header at `b` is not a live block's.  Debug mode can afford to find
+ * out what `b` really is by walking the heap from its base.
+ */
+static int classify_by_walk(const struct heap *h, const struct heap_block *b, const char **detail)
+{
+	for (struct heap_block *c = (struct heap_block *)h->base; c != fence(h); c = next_block(c)) {
+		if (b < c || b >= next_block(c))
+			continue;
+		if (b == c) {
+			*detail = "the block's header was overwritten";
+			return HEAP_ERR_SMASHED_HEADER;
+		}
+		if (!in_use(c)) {
+			*detail = "inside a free block: freed before, and merged with a neighbour";
+			return HEAP_ERR_DOUBLE_FREE;
+		}
+		*detail = "points into the middle of a live block";
+		return HEAP_ERR_INVALID_FREE;
+	}
+	return unknown_block(detail);
+}
+
+/* Why `p` cannot be freed, or -1 if it is a healthy live block. */
+static int free_problem(struct heap *h, const void *p, const char **detail)
+{
+	struct heap_block *b = block_of(p);
+
+	if ((uintptr_t)p % HEAP_ALIGN || !plausible(h, b)) {
+		*detail = "not a pointer into this heap";
+		return HEAP_ERR_INVALID_FREE;
+	}
+	if (has_magic(b, MAGIC_FREE) || has_magic(b, MAGIC_MERGED)) {
+		*detail = "block is already free";
+		return HEAP_ERR_DOUBLE_FREE;
+	}
+	if (!has_magic(b, MAGIC_USED))
+		return h->debug ? classify_by_walk(h, b, detail) : unknown_block(detail);
+	size_t size = block_size(b);
+	if (!in_use(b) || size < MIN_BLOCK || size % HEAP_ALIGN || size > h->end - HDR - (uintptr_t)b ||
+	    b->requested > size - HDR) {
+		*detail = "header fields overwritten";
+		return HEAP_ERR_SMASHED_HEADER;
+	}
+	if (h->debug && !bytes_are((char *)p + b->requested, REDZONE_BYTE, slack(b))) {
+		*detail = "bytes written past the end of the block";
+		return HEAP_ERR_OVERRUN;
+	}
+	return -1;
+}
+
+bool heap_free(struct heap *h, void *p, const void *caller)
+{
+	const char *detail;
+
+	if (!p)
+		return true;
+	int problem = free_problem(h, p, &detail);
+	if (problem >= 0) {
+		report(h, (enum heap_error)problem, p, detail);
+		return false;
+	}
+	struct heap_block *b = block_of(p);
+	size_t size = block_size(b);
+	h->stats.frees++;
+	h->stats.live_blocks--;
+	h->stats.in_use -= size;
+	h->stats.requested -= b->requested;
+	make_free(h, b, size, caller);
+	release_block(h, b);
+	/* Hysteresis: give memory back only when a whole growth step more than
+	 * one step is free at the top, and keep one step for the next growth. */
+	struct heap_block *f = fence(h);
+	if (!(f->size & FLAG_PREV_IN_USE) && f->prev_size >= 2 * h->grow_step)
+		trim_top(h, h->grow_step);
+	return true;
+}
+
+/* ---- queries ------------------------------------------------------------------------------ */
+
+bool heap_owns(struct heap *h, const void *p)
+{
+	const char *detail;
+	return p && free_problem(h, p, &detail) < 0;
+}
+
+size_t heap_usable_size(struct heap *h, const void *p)
+{
+	if (!heap_owns(h, p))
+		return 0;
+	struct heap_block *b = block_of(p);
+	return h->debug ? b->requested : block_size(b) - HDR;
+}
+
+bool heap_block_info(struct heap *h, const void *p, struct heap_block_info *info)
+{
+	if (!heap_owns(h, p))
+		return false;
+	const struct heap_block *b = block_of(p);
+	*info = (struct heap_block_info){ (void *)p, b->requested, heap_usable_size(h, p), b->caller,
+					  b->seq };
+	return true;
+}
+
+void heap_for_each_live(struct heap *h, uint32_t since,
+			void (*fn)(void *arg, const struct heap_block_info *b), void *arg)
+{
+	for (struct heap_block *b = (struct heap_block *)h->base; b != fence(h); b = next_block(b)) {
+		struct heap_block_info info;
+		if (in_use(b) && b->seq >= since && heap_block_info(h, payload(b), &info))
+			fn(arg, &info);
+	}
+}
+
+/* ---- checking everything ----------------------------------------------------------- */
+
+struct check {
+	unsigned problems;
+	char *why;
+	size_t why_size;
+};
+
+static void problem(struct check *c, const char *what)
+{
+	if (c->problems++ == 0 && c->why && c->why_size) {
+		size_t n = strlen(what) < c->why_size - 1 ? strlen(what) : c->why_size - 1;
+		memcpy(c->why, what, n);
+		c->why[n] = '\0';
+	}
+}
+
+/* One block's own invariants; false if walking on from it is unsafe. */
+static bool check_block(struct heap *h, struct heap_block *b, bool prev_free, size_t prev_size,
+			struct check *c)
+{
+	size_t size = block_size(b);
+
+	if (size < MIN_BLOCK || size % HEAP_ALIGN || size > (uintptr_t)fence(h) - (uintptr_t)b) {
+		problem(c, "block size out of range: the walk stops here");
+		return false;
+	}
+	if (!has_magic(b, in_use(b) ? MAGIC_USED : MAGIC_FREE))
+		problem(c, "block header magic wrong");
+	if (!(b->size & FLAG_PREV_IN_USE) != prev_free)
+		problem(c, "PREV_IN_USE flag disagrees with the previous block");
+	if (prev_free && b->prev_size != prev_size)
+		problem(c, "boundary tag (prev_size) disagrees with the previous block");
+	if (prev_free && !in_use(b))
+		problem(c, "two free blocks side by side (coalescing missed)");
+	if (in_use(b) && b->requested > size - HDR)
+		problem(c, "requested size larger than the block");
+	else if (in_use(b) && h->debug && !bytes_are((char *)payload(b) + b->requested, REDZONE_BYTE, slack(b)))
+		problem(c, "red zone after a live block written (overrun)");
+	if (!in_use(b) && h->debug &&
+	    !bytes_are((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
+		       size - HDR - sizeof(struct free_links)))
+		problem(c, "poison of a free block disturbed (write after free)");
+	return true;
+}
+
+static void check_free_list(struct heap *h, size_t free_blocks, struct check *c)
+{
+	size_t n = 0;
+	struct heap_block *prev = NULL;
+
+	for (struct heap_block *f = h->free_head; f; prev = f, f = links(f)->next) {
+		if (!plausible(h, f) || in_use(f) || !has_magic(f, MAGIC_FREE)) {
+			problem(c, "free list holds something that is not a free block");
+			return;
+		}
+		if (links(f)->prev != prev || (prev && prev >= f)) {
+			problem(c, "free list links or address order broken");
+			return;
+		}
+		if (++n > free_blocks) {
+			problem(c, "free list longer than the number of free blocks (a cycle?)");
+			return;
+		}
+	}
+	if (n != free_blocks)
+		problem(c, "free list misses free blocks");
+}
+
+unsigned heap_check(struct heap *h, char *why, size_t why_size)
+{
+	struct check c = { 0, why, why_size };
+	size_t free_blocks = 0, free_bytes = 0, live = 0, in_use_bytes = 0, requested = 0;
+	bool prev_free = false;
+	size_t prev_size = 0;
+	struct heap_block *b = (struct heap_block *)h->base;
+
+	if (why && why_size)
+		why[0] = '\0';
+	for (; b != fence(h); b = next_block(b)) {
+		if (!check_block(h, b, prev_free, prev_size, &c))
+			return c.problems;
+		prev_free = !in_use(b);
+		prev_size = block_size(b);
+		if (prev_free) {
+			free_blocks++;
+			free_bytes += prev_size;
+		} else {
+			live++;
+			in_use_bytes += prev_size;
+			requested += b->requested;
+		}
+	}
+	if (!has_magic(b, MAGIC_FENCE) || !in_use(b) || !(b->size & FLAG_PREV_IN_USE) != prev_free)
+		problem(&c, "the fence block at the top is damaged");
+	check_free_list(h, free_blocks, &c);
+	if (free_blocks != h->stats.free_blocks || free_bytes != h->stats.free_bytes ||
+	    live != h->stats.live_blocks || in_use_bytes != h->stats.in_use ||
+	    requested != h->stats.requested || h->end - h->base != h->stats.heap_size)
+		problem(&c, "statistics disagree with the blocks");
+	return c.problems;
+}
+
+void heap_largest_free(struct heap *h)
+{
+	size_t largest = 0;
+
+	for (struct heap_block *f = h->free_head; f && link_ok(h, f); f = links(f)->next)
+		if (block_size(f) > largest)
+			largest = block_size(f);
+	h->stats.largest_free = largest;
+}
+
+size_t heap_overhead_per_block(const struct heap *h)
+{
+	return HDR + (h->debug ? REDZONE : 0);
+}
+
+const char *heap_error_name(enum heap_error e)
+{
+	switch (e) {
+	case HEAP_ERR_DOUBLE_FREE:    return "double free";
+	case HEAP_ERR_INVALID_FREE:   return "invalid free";
+	case HEAP_ERR_SMASHED_HEADER: return "smashed block header";
+	case HEAP_ERR_OVERRUN:        return "buffer overrun (red zone written)";
+	case HEAP_ERR_USE_AFTER_FREE: return "write after free";
+	case HEAP_ERR_COUNT:          break;
+	}
+	return "?";
+}

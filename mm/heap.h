@@ -1,0 +1,157 @@
+/*
+ * heap.h - the general-purpose heap: variable-size blocks with boundary tags.
+ *
+ * One heap manages one contiguous region that grows at its top end through a
+ * backend (the kernel maps fresh pages; host tests use an mmap'd arena) and
+ * gives whole free pages at the top back.  Blocks are split on allocation
+ * and coalesced with both neighbours on free.  The fit policy is chosen per
+ * heap: address-ordered first fit (the default), next fit, or best fit.
+ *
+ * Every block records who allocated it (a return address) and a sequence
+ * number, for leak reports.  With `debug` on, each block also carries a red
+ * zone after the caller's bytes and freed blocks are poisoned; the heap then
+ * reports buffer overruns, writes after free, double and invalid frees and
+ * smashed headers, and refuses the bad operation, so the heap stays
+ * consistent.  heap_check() verifies every invariant.
+ *
+ * Portable C: the kernel's kmalloc and the host's LD_PRELOAD library both
+ * sit on it.  Not thread-safe: the caller serializes.
+ */
+#ifndef MM_HEAP_H
+#define MM_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HEAP_ALIGN 16 /* every pointer the heap returns is a multiple of this */
+
+enum heap_fit { HEAP_FIRST_FIT, HEAP_NEXT_FIT, HEAP_BEST_FIT };
+
+struct heap_backend {
+	/*
+	 * Make [end, end + bytes) usable (bytes is a multiple of the page size)
+	 * and return true, or false when no memory (or address space) is left.
+	 */
+	bool (*grow)(void *ctx, uintptr_t end, size_t bytes);
+	/* [start, start + bytes) is no longer used: give its pages back. */
+	void (*shrink)(void *ctx, uintptr_t start, size_t bytes);
+	void *ctx;
+};
+
+/* What went wrong, for reports and counters. */
+enum heap_error {
+	HEAP_ERR_DOUBLE_FREE,
+	HEAP_ERR_INVALID_FREE,   /* not a pointer the heap returned (or an interior one) */
+	HEAP_ERR_SMASHED_HEADER, /* the block's header was overwritten */
+	HEAP_ERR_OVERRUN,        /* the red zone after the block was written */
+	HEAP_ERR_USE_AFTER_FREE, /* a freed block's poison was disturbed */
+	HEAP_ERR_COUNT
+};
+
+struct heap_stats {
+	size_t requested;     /* bytes asked for by live allocations */
+	size_t in_use;        /* bytes of live blocks, headers included */
+	size_t peak_in_use, peak_requested;
+	size_t heap_size;     /* bytes of the region now mapped */
+	size_t peak_heap_size;
+	size_t free_bytes, free_blocks, largest_free;
+	size_t live_blocks;
+	uint64_t allocs, frees, grows, shrinks;
+	uint64_t failed;      /* allocations that returned NULL */
+	uint64_t errors[HEAP_ERR_COUNT];
+};
+
+struct heap_block;
+
+struct heap {
+	uintptr_t base, end, limit; /* mapped [base, end); may grow to limit */
+	struct heap_block *free_head; /* free blocks, in address order */
+	struct heap_block *rover;     /* next fit: where the last search ended */
+	enum heap_fit fit;
+	bool debug;          /* red zones and poisoning */
+	size_t grow_step;    /* grow by at least this much (a page multiple) */
+	size_t page_size;
+	size_t keep;         /* never shrink the region below this many bytes */
+	uint32_t seq;        /* sequence number of the next allocation */
+	struct heap_backend backend;
+	struct heap_stats stats;
+	/* Called for each detected error (after it is counted); may be NULL. */
+	void (*report)(struct heap *h, enum heap_error e, const void *ptr, const char *detail);
+};
+
+/* Information about one live block, for leak reports and debugging. */
+struct heap_block_info {
+	void *ptr;          /* what the caller got */
+	size_t requested;   /* what the caller asked for */
+	size_t usable;      /* what it may use (>= requested) */
+	const void *caller; /* return address of the allocating call */
+	uint32_t seq;       /* allocation sequence number */
+};
+
+/* How a heap behaves; fixed at heap_init. */
+struct heap_config {
+	size_t page_size;   /* the backend's unit */
+	size_t initial;     /* bytes mapped at once (the initial reserve) */
+	size_t grow_step;   /* grow by at least this much */
+	size_t keep;        /* never shrink below this many bytes */
+	enum heap_fit fit;
+	bool debug;         /* red zones and poisoning */
+};
+
+/*
+ * Set up a heap over [base, limit) (page-aligned), mapping cfg->initial
+ * bytes right away.  Returns false if the backend cannot provide them.
+ */
+bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct heap_config *cfg,
+	       const struct heap_backend *backend);
+
+/*
+ * `size` bytes aligned to `align` (a power of two; at most HEAP_ALIGN means
+ * the default), or NULL when the heap cannot grow enough or the size is
+ * impossible.  size 0 is served as a minimal block (a unique pointer).
+ * `caller` is recorded for leak reports.
+ */
+void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller);
+
+/*
+ * Free `p` (NULL is ignored).  Returns true, or false when the call was
+ * refused: p is not a live block of this heap, or its red zone or header is
+ * damaged (reported through h->report and counted).
+ */
+bool heap_free(struct heap *h, void *p, const void *caller);
+
+/* Bytes usable at `p` (a live block), or 0 if `p` is not one. */
+size_t heap_usable_size(struct heap *h, const void *p);
+
+/* Is `p` the start of a live block of this heap? (no report if not) */
+bool heap_owns(struct heap *h, const void *p);
+
+/* Fill `info` for live block `p`; false if `p` is not one. */
+bool heap_block_info(struct heap *h, const void *p, struct heap_block_info *info);
+
+/*
+ * Walk every block and check every invariant: sizes, boundary tags, flags,
+ * headers, red zones and poison (debug), no two free neighbours, the free
+ * list in address order and holding exactly the free blocks, and the
+ * statistics.  Returns the number of problems found; each is reported in
+ * `why` (the first one) if it is not NULL.
+ */
+unsigned heap_check(struct heap *h, char *why, size_t why_size);
+
+/* Call fn for every live block with sequence number >= since, in address order. */
+void heap_for_each_live(struct heap *h, uint32_t since,
+			void (*fn)(void *arg, const struct heap_block_info *b), void *arg);
+
+/* Update stats.largest_free (a walk of the free list). */
+void heap_largest_free(struct heap *h);
+
+/* Give free pages at the top back to the backend, down to h->keep. */
+void heap_trim(struct heap *h);
+
+/* Per-block metadata in bytes (header plus red zone), for the statistics. */
+size_t heap_overhead_per_block(const struct heap *h);
+
+const char *heap_error_name(enum heap_error e);
+
+#endif

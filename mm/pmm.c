@@ -1,76 +1,56 @@
 /*
- * pmm.c - the bitmap frame allocator.
+ * pmm.c - the frame allocators: one bitmap, searched by a scan ("bitmap",
+ * the reference) or through an index ("hbitmap").
  *
- * Design.  One bit per 4 KiB frame, from physical address 0 up to the top of
- * usable RAM below 4 GiB: 32 KiB of bitmap per GiB, 128 KiB for a full 4 GiB
- * (0.003% of the memory it describes).  A set bit means "not free": the bits
- * of holes, of reservations and of allocated frames are all set, so the
- * allocation paths only ever look for clear bits and need no other table.
- * Telling those three kinds of set bit apart is only needed when a frame is
- * freed, and there the map (binary search) and the small sorted reservation
+ * The truth.  One bit per 4 KiB frame, from physical address 0 up to the top
+ * of usable RAM below 4 GiB: 32 KiB of bitmap per GiB, 128 KiB for a full
+ * 4 GiB.  A set bit means "not free": the bits of holes, of reservations
+ * and of allocated frames are all set, so the searches only ever look for
+ * clear bits.  Telling those three kinds of set bit apart is only needed
+ * when a frame is freed, and there the map and the small sorted reservation
  * table answer it.
  *
- * Cost.  A single allocation scans 32 frames per word, starting at the word
- * where the previous one succeeded (next fit), so it is O(1) while free frames
- * lie ahead and O(frames / 32) when the only free frame sits just behind the
- * hint -- the worst case the benchmark measures.  A contiguous request is a
- * first-fit scan that skips whole used words.  Freeing is O(log ranges).
+ * The policy, the same for both allocators.  A single frame: next fit, the
+ * lowest clear bit of the first word at or after the word where the
+ * previous single frame was found, wrapping around.  A run: first fit, the
+ * lowest aligned start of `count` free frames.  Because the policy is
+ * exact, both allocators hand out the same frames for the same sequence of
+ * calls, the reference can check the hbitmap allocator call by call
+ * (tests/host/test_pmm_diff.c), and booting with pmm=bitmap reproduces a
+ * run of the default kernel frame for frame.
  *
- * Safety.  Every freeing call is validated completely before any bit changes,
- * so a refused call leaves the bitmap exactly as it was.
+ * Search, bitmap.  A single frame scans words from the hint: O(1) while free
+ * frames lie ahead, up to frames / 32 words when the only free frame sits
+ * just behind the hint.  A run tries aligned candidates from address 0,
+ * jumping past the first used frame of each: the cost grows with the number
+ * of candidates below the answer, i.e. with memory size.
+ *
+ * Search, hbitmap.  The index (pmm_index.c) holds, for each order k = 0..10,
+ * a hierarchical bitmap of "aligned block of 2^k frames not all free".  A
+ * single frame is the first clear bit of order 0 at or after the hint word:
+ * at most 7 word reads.  A run of `count` frames aligned to `align` must
+ * contain a free aligned block of some order j (skip_order()); the first
+ * such block at or after the current candidate bounds where the fit can
+ * start, so the search jumps there instead of walking candidates, then
+ * checks the run in the bitmap.  When count and align are the same power of
+ * two up to 1024 the first block found is the answer.  The index costs
+ * 1.06 bits per frame and an update on every change (pmm_index.c).
+ *
+ * Freeing.  A run is validated completely before any bit changes.  The quick
+ * test -- all bits set, inside one usable range, no reservation overlapping
+ * -- costs count / 32 word reads, a binary search and a pass over the
+ * reservations; only when it fails is each frame examined, to name the first
+ * offender and the reason.  A refused call leaves bitmap and index as they
+ * were.
  */
 #include "pmm.h"
 
 #include <string.h>
 
+#include "bitops.h"
 #include "mm_log.h"
 
-#define BITS_PER_WORD 32u
-#define ALL_USED 0xFFFFFFFFu
-
-static inline bool test_bit(const struct pmm *pmm, uint32_t frame)
-{
-	return pmm->bitmap[frame / BITS_PER_WORD] & (1u << (frame % BITS_PER_WORD));
-}
-
-static inline void set_bit(struct pmm *pmm, uint32_t frame)
-{
-	pmm->bitmap[frame / BITS_PER_WORD] |= 1u << (frame % BITS_PER_WORD);
-}
-
-static inline void clear_bit(struct pmm *pmm, uint32_t frame)
-{
-	pmm->bitmap[frame / BITS_PER_WORD] &= ~(1u << (frame % BITS_PER_WORD));
-}
-
-/* Set or clear the bits of frames [first, first + count). */
-static void fill_bits(struct pmm *pmm, uint32_t first, uint32_t count, bool used)
-{
-	uint32_t f = first, end = first + count;
-
-	for (; f < end && f % BITS_PER_WORD; f++)
-		used ? set_bit(pmm, f) : clear_bit(pmm, f);
-	for (; end - f >= BITS_PER_WORD; f += BITS_PER_WORD)
-		pmm->bitmap[f / BITS_PER_WORD] = used ? ALL_USED : 0;
-	for (; f < end; f++)
-		used ? set_bit(pmm, f) : clear_bit(pmm, f);
-}
-
-/* First frame in [first, end) whose bit is set, or `end` if there is none. */
-static uint32_t first_used(const struct pmm *pmm, uint32_t first, uint32_t end)
-{
-	uint32_t f = first;
-
-	while (f < end) {
-		uint32_t word = pmm->bitmap[f / BITS_PER_WORD] >> (f % BITS_PER_WORD);
-		if (word) {
-			f += (uint32_t)__builtin_ctz(word);
-			return f < end ? f : end;
-		}
-		f = (f / BITS_PER_WORD + 1) * BITS_PER_WORD;
-	}
-	return end;
-}
+#define NO_FRAME UINT32_MAX
 
 static uint32_t frames_below_4g(const struct memmap *map)
 {
@@ -79,8 +59,14 @@ static uint32_t frames_below_4g(const struct memmap *map)
 
 size_t pmm_bitmap_bytes(const struct memmap *map)
 {
-	return ((size_t)frames_below_4g(map) + BITS_PER_WORD - 1) / BITS_PER_WORD *
-	       sizeof(uint32_t);
+	return (size_t)bits_words(frames_below_4g(map)) * sizeof(uint32_t);
+}
+
+size_t pmm_index_bytes(const struct memmap *map)
+{
+	uint32_t nframes = frames_below_4g(map);
+
+	return nframes ? (size_t)pmm_index_words(nframes) * sizeof(uint32_t) : 0;
 }
 
 enum pmm_result pmm_init(struct pmm *pmm, const struct memmap *map, uint32_t *bitmap,
@@ -88,7 +74,7 @@ enum pmm_result pmm_init(struct pmm *pmm, const struct memmap *map, uint32_t *bi
 {
 	memset(pmm, 0, sizeof(*pmm));
 	pmm->nframes = frames_below_4g(map);
-	pmm->nwords = (pmm->nframes + BITS_PER_WORD - 1) / BITS_PER_WORD;
+	pmm->nwords = bits_words(pmm->nframes);
 	if (pmm->nframes == 0 || bitmap_bytes < pmm->nwords * sizeof(uint32_t)) {
 		mm_warn("pmm: %s", pmm->nframes == 0 ? "no usable memory below 4 GiB"
 						      : "bitmap storage too small");
@@ -102,12 +88,36 @@ enum pmm_result pmm_init(struct pmm *pmm, const struct memmap *map, uint32_t *bi
 		uint32_t first = (uint32_t)(map->usable[i].start >> FRAME_SHIFT);
 		uint64_t end = map->usable[i].end < FOUR_GIB ? map->usable[i].end : FOUR_GIB;
 		uint32_t count = (uint32_t)(end >> FRAME_SHIFT) - first;
-		fill_bits(pmm, first, count, false);
+		bits_fill(bitmap, first, first + count, false);
 		pmm->stats.total_frames += count;
 	}
 	pmm->stats.free_frames = pmm->stats.total_frames;
 	return pmm_reserve(pmm, 0, PMM_LOW_MEMORY_END, "low memory (BIOS, real mode)");
 }
+
+enum pmm_result pmm_attach_index(struct pmm *pmm, uint32_t *storage, size_t bytes)
+{
+	if (!pmm->bitmap || bytes < pmm_index_words(pmm->nframes) * sizeof(uint32_t)) {
+		mm_warn("pmm: %s", !pmm->bitmap ? "no bitmap to index" : "index storage too small");
+		return PMM_EINVAL;
+	}
+	pmm_index_init(&pmm->index, pmm->bitmap, pmm->nframes, storage);
+	pmm->indexed = true;
+	return PMM_OK;
+}
+
+const char *pmm_allocator_name(const struct pmm *pmm)
+{
+	return pmm->indexed ? "hbitmap" : "bitmap";
+}
+
+bool pmm_index_agrees(const struct pmm *pmm)
+{
+	return !pmm->indexed || (pmm->index.order[0].level[0] == pmm->bitmap &&
+				 pmm_index_consistent(&pmm->index));
+}
+
+/* ---- reservations ---------------------------------------------------------- */
 
 static void insert_reservation(struct pmm *pmm, struct pmm_reservation r)
 {
@@ -143,6 +153,27 @@ static uint64_t allocated_in(const struct pmm *pmm, uint64_t start, uint64_t end
 	return 1;
 }
 
+/* Set the bits of the free frames in [start, end) and count them as reserved. */
+static void reserve_frames(struct pmm *pmm, uint64_t start, uint64_t end)
+{
+	uint64_t stop = clip_to_bitmap(pmm, end);
+
+	if (start >= stop)
+		return;
+	for (uint64_t a = start; a < stop; a += FRAME_SIZE) {
+		if (pmm_frame_state(pmm, a) != FRAME_FREE)
+			continue; /* a hole, or already reserved */
+		uint32_t f = (uint32_t)(a >> FRAME_SHIFT);
+		bits_fill(pmm->bitmap, f, f + 1, true);
+		pmm->stats.free_frames--;
+		pmm->stats.reserved_frames++;
+	}
+	/* Every frame of the range is now not free, whatever it was. */
+	if (pmm->indexed)
+		pmm_index_taken(&pmm->index, (uint32_t)(start >> FRAME_SHIFT),
+				(uint32_t)((stop - start) >> FRAME_SHIFT));
+}
+
 enum pmm_result pmm_reserve(struct pmm *pmm, uint64_t start, uint64_t end, const char *what)
 {
 	if (end <= start) {
@@ -166,16 +197,59 @@ enum pmm_result pmm_reserve(struct pmm *pmm, uint64_t start, uint64_t end, const
 		pmm->stats.bad_requests++;
 		return PMM_EINVAL;
 	}
-
-	for (uint64_t a = start; a < clip_to_bitmap(pmm, end); a += FRAME_SIZE) {
-		if (pmm_frame_state(pmm, a) != FRAME_FREE)
-			continue; /* a hole, or already reserved */
-		set_bit(pmm, (uint32_t)(a >> FRAME_SHIFT));
-		pmm->stats.free_frames--;
-		pmm->stats.reserved_frames++;
-	}
+	reserve_frames(pmm, start, end);
 	insert_reservation(pmm, (struct pmm_reservation){ start, end, what });
 	return PMM_OK;
+}
+
+/* ---- taking and giving back ------------------------------------------------ */
+
+/* Frames [first, first + count), all free, are handed out. */
+static void take(struct pmm *pmm, uint32_t first, uint32_t count)
+{
+	bits_fill(pmm->bitmap, first, first + count, true);
+	if (pmm->indexed)
+		pmm_index_taken(&pmm->index, first, count);
+	pmm->stats.free_frames -= count;
+	pmm->stats.used_frames += count;
+}
+
+/* Frames [first, first + count), all allocated, come back. */
+static void give_back(struct pmm *pmm, uint32_t first, uint32_t count)
+{
+	bits_fill(pmm->bitmap, first, first + count, false);
+	if (pmm->indexed)
+		pmm_index_released(&pmm->index, first, count);
+	pmm->stats.free_frames += count;
+	pmm->stats.used_frames -= count;
+}
+
+/* ---- single frames --------------------------------------------------------- */
+
+/* The first word in [from, to) with a clear bit, or `to`. */
+static uint32_t scan_words(const uint32_t *bitmap, uint32_t from, uint32_t to)
+{
+	while (from < to && bitmap[from] == ALL_ONES)
+		from++;
+	return from;
+}
+
+/* Next fit by scanning: words from the hint to the end, then from 0. */
+static uint32_t next_fit_scan(const struct pmm *pmm)
+{
+	uint32_t w = scan_words(pmm->bitmap, pmm->hint, pmm->nwords);
+
+	if (w == pmm->nwords && (w = scan_words(pmm->bitmap, 0, pmm->hint)) == pmm->hint)
+		return NO_FRAME;
+	return w * BITS_PER_WORD + (uint32_t)__builtin_ctz(~pmm->bitmap[w]);
+}
+
+/* Next fit through the index: the same frame, found in a few word reads. */
+static uint32_t next_fit_indexed(const struct pmm *pmm)
+{
+	uint32_t f = pmm_index_find(&pmm->index, 0, pmm->hint * BITS_PER_WORD);
+
+	return f != PMM_INDEX_NONE ? f : pmm_index_find(&pmm->index, 0, 0);
 }
 
 paddr_t pmm_alloc(struct pmm *pmm)
@@ -184,24 +258,20 @@ paddr_t pmm_alloc(struct pmm *pmm)
 		pmm->stats.exhausted++;
 		return 0;
 	}
-	for (uint32_t i = 0, w = pmm->hint; i < pmm->nwords; i++, w++) {
-		if (w == pmm->nwords)
-			w = 0;
-		if (pmm->bitmap[w] == ALL_USED)
-			continue;
-		uint32_t frame = w * BITS_PER_WORD + (uint32_t)__builtin_ctz(~pmm->bitmap[w]);
-		set_bit(pmm, frame);
-		pmm->hint = w;
-		pmm->stats.free_frames--;
-		pmm->stats.used_frames++;
-		return (paddr_t)frame << FRAME_SHIFT;
+	uint32_t frame = pmm->indexed ? next_fit_indexed(pmm) : next_fit_scan(pmm);
+	if (frame == NO_FRAME) {
+		/* Unreachable while free_frames is right; say so rather than corrupt. */
+		mm_warn("pmm: free count says %u but the bitmap has no free frame",
+			(unsigned)pmm->stats.free_frames);
+		pmm->stats.exhausted++;
+		return 0;
 	}
-	/* Unreachable while free_frames is right; say so rather than corrupt. */
-	mm_warn("pmm: free count says %u but the bitmap has no free frame",
-		(unsigned)pmm->stats.free_frames);
-	pmm->stats.exhausted++;
-	return 0;
+	pmm->hint = frame / BITS_PER_WORD;
+	take(pmm, frame, 1);
+	return (paddr_t)frame << FRAME_SHIFT;
 }
+
+/* ---- frame states and freeing ---------------------------------------------- */
 
 enum pmm_frame_state pmm_frame_state(const struct pmm *pmm, uint64_t addr)
 {
@@ -209,7 +279,8 @@ enum pmm_frame_state pmm_frame_state(const struct pmm *pmm, uint64_t addr)
 		return FRAME_HOLE;
 	if (pmm_reservation_at(pmm, addr))
 		return FRAME_RESERVED;
-	return test_bit(pmm, (uint32_t)(addr >> FRAME_SHIFT)) ? FRAME_ALLOCATED : FRAME_FREE;
+	return bits_test(pmm->bitmap, (uint32_t)(addr >> FRAME_SHIFT)) ? FRAME_ALLOCATED
+								       : FRAME_FREE;
 }
 
 /* Why `addr` cannot be freed, or PMM_OK if it is an allocated frame. */
@@ -242,26 +313,147 @@ static enum pmm_result refuse(struct pmm *pmm, enum pmm_result why, uint64_t add
 	return why;
 }
 
-static void release(struct pmm *pmm, uint32_t frame, uint32_t count)
+/* Does [start, end) lie inside one usable range of the map? */
+static bool in_one_range(const struct memmap *map, uint64_t start, uint64_t end)
 {
-	fill_bits(pmm, frame, count, false);
-	pmm->stats.free_frames += count;
-	pmm->stats.used_frames -= count;
+	unsigned lo = 0, hi = map->count;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (start < map->usable[mid].start)
+			hi = mid;
+		else if (start >= map->usable[mid].end)
+			lo = mid + 1;
+		else
+			return end <= map->usable[mid].end;
+	}
+	return false;
+}
+
+/* Does a reservation overlap [start, end)?  The table is sorted by start. */
+static bool reserved_in(const struct pmm *pmm, uint64_t start, uint64_t end)
+{
+	for (unsigned i = 0; i < pmm->nreservations && pmm->reservations[i].start < end; i++)
+		if (start < pmm->reservations[i].end)
+			return true;
+	return false;
+}
+
+/*
+ * The quick test: true means every frame of the run is allocated (aligned,
+ * bits set, RAM, not reserved); false means "look frame by frame".
+ */
+static bool surely_allocated(const struct pmm *pmm, paddr_t start, uint32_t count)
+{
+	uint32_t first = start >> FRAME_SHIFT;
+	uint64_t end = (uint64_t)start + (uint64_t)count * FRAME_SIZE;
+
+	return start % FRAME_SIZE == 0 && first + (uint64_t)count <= pmm->nframes &&
+	       bits_all_set(pmm->bitmap, first, first + count) &&
+	       in_one_range(pmm->map, start, end) && !reserved_in(pmm, start, end);
+}
+
+/* Free `count` (>= 1) frames from `start` for `call`, or refuse at the first bad one. */
+static enum pmm_result free_run(struct pmm *pmm, paddr_t start, uint32_t count, const char *call)
+{
+	if (!surely_allocated(pmm, start, count)) {
+		for (uint32_t i = 0; i < count; i++) {
+			uint64_t addr = (uint64_t)start + (uint64_t)i * FRAME_SIZE;
+			enum pmm_result why = check_freeable(pmm, addr);
+			if (why != PMM_OK)
+				return refuse(pmm, why, addr, call);
+		}
+	}
+	give_back(pmm, start >> FRAME_SHIFT, count);
+	return PMM_OK;
 }
 
 enum pmm_result pmm_free(struct pmm *pmm, paddr_t frame)
 {
-	enum pmm_result why = check_freeable(pmm, frame);
-
-	if (why != PMM_OK)
-		return refuse(pmm, why, frame, "pmm_free");
-	release(pmm, frame >> FRAME_SHIFT, 1);
-	return PMM_OK;
+	return free_run(pmm, frame, 1, "pmm_free");
 }
+
+enum pmm_result pmm_free_contig(struct pmm *pmm, paddr_t start, uint32_t count)
+{
+	if (count == 0 || count > pmm->nframes) {
+		pmm->stats.bad_requests++;
+		mm_warn("pmm: pmm_free_contig(0x%x, %u frames) refused: %s", (unsigned)start,
+			(unsigned)count, count ? "more frames than the machine has" : "zero size");
+		return PMM_EINVAL;
+	}
+	return free_run(pmm, start, count, "pmm_free_contig");
+}
+
+/* ---- contiguous runs ------------------------------------------------------- */
 
 static bool is_power_of_two(uint32_t x)
 {
 	return x && !(x & (x - 1));
+}
+
+static unsigned floor_log2(uint32_t x)
+{
+	return 31u - (unsigned)__builtin_clz(x);
+}
+
+static uint64_t align_up(uint64_t x, uint32_t align)
+{
+	return (x + align - 1) & ~(uint64_t)(align - 1);
+}
+
+/*
+ * The largest order j (at most PMM_ORDERS - 1) such that every run this
+ * request accepts contains a free aligned block of 2^j frames:
+ *  - an aligned start is a multiple of 2^j when 2^j <= align, and the block
+ *    at the start fits when 2^j <= count;
+ *  - any count consecutive frames hold an aligned block of 2^j when
+ *    count >= 2^(j+1) - 1, wherever they start.
+ */
+static unsigned skip_order(uint32_t count, uint32_t align)
+{
+	unsigned by_count = floor_log2(count), by_align = floor_log2(align);
+	unsigned at_start = by_count < by_align ? by_count : by_align;
+	unsigned anywhere = floor_log2(count + 1) - 1;
+	unsigned j = at_start > anywhere ? at_start : anywhere;
+
+	return j < PMM_ORDERS ? j : PMM_ORDERS - 1;
+}
+
+/*
+ * The lowest aligned candidate at or after `c` that the index does not rule
+ * out: a fit must end at or after the end of the first free block of
+ * 2^order frames that starts at or after c.  UINT64_MAX when there is none.
+ */
+static uint64_t skip(const struct pmm *pmm, uint64_t c, uint32_t count, uint32_t align,
+		     unsigned order)
+{
+	uint32_t block = pmm_index_find(&pmm->index, order, (uint32_t)c);
+
+	if (block == PMM_INDEX_NONE)
+		return UINT64_MAX;
+	uint64_t block_end = (uint64_t)block + (1u << order);
+	uint64_t lowest = block_end > count ? align_up(block_end - count, align) : 0;
+	return lowest > c ? lowest : c;
+}
+
+/* First fit: the lowest multiple of `align` starting `count` free frames, or NO_FRAME. */
+static uint32_t find_run(const struct pmm *pmm, uint32_t count, uint32_t align)
+{
+	unsigned order = skip_order(count, align);
+	uint64_t c = 0;
+
+	if (count > pmm->stats.free_frames)
+		return NO_FRAME;
+	while (c <= pmm->nframes - count) {
+		if (pmm->indexed && (c = skip(pmm, c, count, align, order)) > pmm->nframes - count)
+			break;
+		uint32_t used = bits_first_set(pmm->bitmap, (uint32_t)c, (uint32_t)c + count);
+		if (used == c + count)
+			return (uint32_t)c;
+		/* Nothing starting at or before `used` can fit: skip past it. */
+		c = align_up((uint64_t)used + 1, align);
+	}
+	return NO_FRAME;
 }
 
 paddr_t pmm_alloc_contig(struct pmm *pmm, uint32_t count, uint32_t align)
@@ -275,40 +467,13 @@ paddr_t pmm_alloc_contig(struct pmm *pmm, uint32_t count, uint32_t align)
 		pmm->stats.bad_requests++;
 		return 0;
 	}
-	uint32_t f = 0;
-	while (count <= pmm->stats.free_frames && f <= pmm->nframes - count) {
-		uint32_t used = first_used(pmm, f, f + count);
-		if (used == f + count) {
-			fill_bits(pmm, f, count, true);
-			pmm->stats.free_frames -= count;
-			pmm->stats.used_frames += count;
-			return (paddr_t)f << FRAME_SHIFT;
-		}
-		/* Nothing starting at or before `used` can fit: skip past it. */
-		f = (used + align) & ~(align - 1);
-		if (f <= used)
-			break; /* wrapped past 2^32 frames */
+	uint32_t first = find_run(pmm, count, align);
+	if (first == NO_FRAME) {
+		pmm->stats.exhausted++;
+		return 0;
 	}
-	pmm->stats.exhausted++;
-	return 0;
-}
-
-enum pmm_result pmm_free_contig(struct pmm *pmm, paddr_t start, uint32_t count)
-{
-	if (count == 0 || count > pmm->nframes) {
-		pmm->stats.bad_requests++;
-		mm_warn("pmm: pmm_free_contig(0x%x, %u frames) refused: %s", (unsigned)start,
-			(unsigned)count, count ? "more frames than the machine has" : "zero size");
-		return PMM_EINVAL;
-	}
-	for (uint32_t i = 0; i < count; i++) {
-		uint64_t addr = (uint64_t)start + (uint64_t)i * FRAME_SIZE;
-		enum pmm_result why = check_freeable(pmm, addr);
-		if (why != PMM_OK)
-			return refuse(pmm, why, addr, "pmm_free_contig");
-	}
-	release(pmm, start >> FRAME_SHIFT, count);
-	return PMM_OK;
+	take(pmm, first, count);
+	return (paddr_t)first << FRAME_SHIFT;
 }
 
 const char *pmm_result_name(enum pmm_result r)

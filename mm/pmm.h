@@ -1,9 +1,18 @@
 /*
  * pmm.h - the physical memory manager: who owns each 4 KiB frame of RAM.
  *
- * The reference design is a bitmap, one bit per frame from address 0 to the
- * top of usable memory below 4 GiB: a set bit means "not free" (allocated,
- * reserved, or not RAM at all).  See pmm.c for the design and its costs.
+ * The truth about every frame is a bitmap, one bit per frame from address 0
+ * to the top of usable memory below 4 GiB: a set bit means "not free"
+ * (allocated, reserved, or not RAM at all).  Two allocators search it, with
+ * the same policy and therefore the same results call for call:
+ *
+ *   bitmap   the reference: searches by scanning the bitmap (pmm_init alone);
+ *   hbitmap  the bitmap plus an index of per-order hierarchical bitmaps that
+ *            finds any frame or aligned run in a few word reads
+ *            (pmm_attach_index after pmm_init).  The kernel's default.
+ *
+ * See pmm.c for the designs and their costs, docs/design/pmm.md for the
+ * measurements behind the choice.
  *
  * Frames are named by their physical address (paddr_t, always a multiple of
  * FRAME_SIZE).  Address 0 is never handed out, since frame 0 is always
@@ -27,6 +36,7 @@
 #include <stdint.h>
 
 #include "memmap.h"
+#include "pmm_index.h"
 
 typedef uint32_t paddr_t; /* a physical address below 4 GiB */
 
@@ -72,12 +82,17 @@ struct pmm {
 	struct pmm_reservation reservations[PMM_MAX_RESERVATIONS]; /* sorted */
 	unsigned nreservations;
 	struct pmm_stats stats;
+	bool indexed;           /* the hbitmap allocator: `index` is in use */
+	struct pmm_index index; /* built by pmm_attach_index() */
 };
 
 enum pmm_frame_state { FRAME_FREE, FRAME_ALLOCATED, FRAME_RESERVED, FRAME_HOLE };
 
 /* Bytes of bitmap needed to cover every usable frame below 4 GiB of `map`. */
 size_t pmm_bitmap_bytes(const struct memmap *map);
+
+/* Bytes of index storage pmm_attach_index() needs for `map` (besides the bitmap). */
+size_t pmm_index_bytes(const struct memmap *map);
 
 /*
  * Set up `pmm` over the usable ranges of `map` (which must stay alive), with
@@ -89,6 +104,22 @@ enum pmm_result pmm_init(struct pmm *pmm, const struct memmap *map, uint32_t *bi
 			 size_t bitmap_bytes);
 
 /*
+ * Make `pmm` (set up by pmm_init, at any point after) the hbitmap allocator:
+ * build the index of the bitmap in `storage` (at least pmm_index_bytes(map)
+ * bytes, kept by the PMM from now on).  Every call then returns what it
+ * would have returned without the index; only the searches get faster.
+ * Returns PMM_OK, or PMM_EINVAL (and changes nothing) if the storage is too
+ * small or pmm_init has not succeeded.
+ */
+enum pmm_result pmm_attach_index(struct pmm *pmm, uint32_t *storage, size_t bytes);
+
+/* Which allocator `pmm` runs: "bitmap" or "hbitmap". */
+const char *pmm_allocator_name(const struct pmm *pmm);
+
+/* Self-check: true when `pmm` has no index or its index agrees with the bitmap. */
+bool pmm_index_agrees(const struct pmm *pmm);
+
+/*
  * Take [start, end) out of circulation for good, e.g. the kernel image.  Call
  * before handing out frames: a frame in the range that is already allocated
  * is reported and left alone.  Ranges outside usable memory are recorded (so
@@ -96,7 +127,12 @@ enum pmm_result pmm_init(struct pmm *pmm, const struct memmap *map, uint32_t *bi
  */
 enum pmm_result pmm_reserve(struct pmm *pmm, uint64_t start, uint64_t end, const char *what);
 
-/* One free frame, or 0 when none is left.  Next fit: O(1) typically, O(n) worst. */
+/*
+ * One free frame, or 0 when none is left.  Next fit: the lowest free frame of
+ * the first bitmap word with one, starting at the word of the previous
+ * single-frame allocation and wrapping around.  bitmap: O(1) typically,
+ * O(frames / 32) worst; hbitmap: at most 7 word reads to find it.
+ */
 paddr_t pmm_alloc(struct pmm *pmm);
 
 /* Give back a frame from pmm_alloc().  Refuses and counts bad calls. */
@@ -107,10 +143,16 @@ enum pmm_result pmm_free(struct pmm *pmm, paddr_t frame);
  * multiple of `align` (a power of two, in frames; 1 for none), e.g. count
  * 1024, align 1024 for a 4 MiB page.  Returns the first frame's address, or
  * 0 on failure (bad request, or no such run: first fit from address 0).
+ * bitmap: cost in proportion to the aligned candidates below the answer;
+ * hbitmap: one index search when count and align are the same power of two
+ * up to 1024, and a few when not.
  */
 paddr_t pmm_alloc_contig(struct pmm *pmm, uint32_t count, uint32_t align);
 
-/* Free `count` frames from `start`; all are checked before any is freed. */
+/*
+ * Free `count` frames from `start`; all are checked before any is freed, a
+ * whole word of frames at a time, so a refused call changes nothing.
+ */
 enum pmm_result pmm_free_contig(struct pmm *pmm, paddr_t start, uint32_t count);
 
 /* What the PMM thinks of the frame holding `addr` (no side effects). */

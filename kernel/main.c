@@ -11,6 +11,7 @@
 #include "arch/x86/trap.h"
 #include "arch/x86/tss.h"
 #include "mm/fault.h"
+#include "mm/kheap.h"
 #include "mm/vmalloc.h"
 #include "mm/vmm.h"
 #include "bootinfo.h"
@@ -47,6 +48,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
 	vmm_init();
 	fault_init();
 	tss_init();
+	kheap_init();
 
 	void *stack = kstack_alloc();
 	if (!stack)

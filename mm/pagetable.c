@@ -371,7 +371,7 @@ void pt_for_each_range(struct pagetable *pt, uint32_t va, uint64_t len,
 		uint64_t step = s.pte ? PAGE_SIZE : to_large_end((uint32_t)v, end);
 		if (mapping_at(&s, (uint32_t)v, &m)) {
 			bool extends = run.size && run.va + (uint64_t)run.size == v &&
-				       run.pa + run.size == m.pa && run.flags == m.flags;
+				       run.pa + (uint64_t)run.size == m.pa && run.flags == m.flags;
 			if (!extends) {
 				if (run.size)
 					fn(arg, &run);

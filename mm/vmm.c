@@ -21,8 +21,8 @@
  * one thing seen from every space, and a page table of the kernel half is
  * shared, not copied.
  *
- * Address-space structures come from a small static pool until the heap
- * (kmem_cache) exists.
+ * Address-space structures come from an object cache (mm/kheap.h), made
+ * on first use because the heap itself starts after the VMM.
  */
 #include "vmm.h"
 
@@ -33,8 +33,7 @@
 #include "kernel/memory.h"
 #include "kernel/panic.h"
 #include "kernel/printf.h"
-
-#define SPACES_MAX 64
+#include "kheap.h"
 
 struct addrspace kernel_space;
 struct vmm_stats vmm_stats;
@@ -42,8 +41,7 @@ uint32_t tlb_flush_threshold = 64; /* measured: docs/design/tlb.md */
 
 static struct addrspace *current;       /* NULL: still on the boot directory */
 static struct addrspace *spaces;        /* every live space */
-static struct addrspace pool[SPACES_MAX];
-static struct addrspace *pool_free;
+static struct kmem_cache *space_cache;
 
 static pte_t kmap_table[ENTRIES_PER_TABLE] __attribute__((aligned(PAGE_SIZE)));
 static pde_t *const current_dir = (pde_t *)RECURSIVE_DIR;
@@ -210,10 +208,6 @@ static void map_direct(void)
 
 void vmm_init(void)
 {
-	for (unsigned i = 0; i < SPACES_MAX; i++) {
-		pool[i].next = pool_free;
-		pool_free = &pool[i];
-	}
 	/* kmap must work on the boot directory too: hook its table in first. */
 	current_dir[KMAP_PDX] = V2P(kmap_table) | PTE_P | PTE_RW;
 	invlpg(recursive_table(KMAP_PDX));
@@ -242,12 +236,18 @@ void as_switch(struct addrspace *as)
 
 struct addrspace *as_create(void)
 {
-	struct addrspace *as = pool_free;
+	struct addrspace *as;
 	uint32_t dir;
 
-	if (!as || !(dir = pmm_alloc(&kpmm)))
+	if (!space_cache &&
+	    !(space_cache = kmem_cache_create("addrspace", sizeof(struct addrspace), 0, NULL)))
 		return NULL;
-	pool_free = as->next;
+	if (!(as = kmem_cache_alloc(space_cache)))
+		return NULL;
+	if (!(dir = pmm_alloc(&kpmm))) {
+		kmem_cache_free(space_cache, as);
+		return NULL;
+	}
 	pde_t *d = kmap(KMAP_DIR, dir);
 	memset(d, 0, KERNEL_PDX_FIRST * sizeof(pde_t));
 	/* The kernel half is the same everywhere: copy it from the current space. */
@@ -278,8 +278,7 @@ void as_destroy(struct addrspace *as)
 	KASSERT(as->pt.tables == 0);
 	unlink_space(as);
 	pmm_free(&kpmm, as->pt.dir);
-	as->next = pool_free;
-	pool_free = as;
+	kmem_cache_free(space_cache, as);
 }
 
 enum vm_result vmm_unmap_free(struct addrspace *as, uint32_t va, uint32_t len)

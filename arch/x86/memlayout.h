@@ -10,8 +10,10 @@
  *              | physical window       |  at any 4 MiB physical block
  *   0xFF400000 +-----------------------+  KMAP_BASE: 4 KiB temporary mappings
  *              | kmap slots            |  (another space's tables, ...)
- *   0xF0000000 +-----------------------+  VMALLOC_START .. VMALLOC_END:
+ *   0xF8000000 +-----------------------+  VMALLOC_START .. VMALLOC_END:
  *              | vmalloc, kernel stacks|  scattered frames, guard pages between
+ *   0xF0000000 +-----------------------+  KHEAP_START .. KHEAP_END: the kernel
+ *              | kernel heap           |  heap (kmalloc), grown at its top
  *              +-----------------------+  KERNEL_BASE + DIRECT_MAP_SIZE
  *              | direct map            |  KERNEL_BASE + p  <->  p, p < 768 MiB
  *              |  kernel image         |  0xC0100000 <-> 0x00100000 (KERNEL_LOAD)
@@ -32,7 +34,9 @@
 #define KERNEL_BASE      0xC0000000 /* virtual address of physical 0 */
 #define KERNEL_LOAD      0x00100000 /* physical load address of the image */
 #define DIRECT_MAP_SIZE  0x30000000 /* 768 MiB of physical memory mapped at KERNEL_BASE */
-#define VMALLOC_START    0xF0000000 /* virtually contiguous kernel allocations */
+#define KHEAP_START      0xF0000000 /* the kernel heap's region (mm/kheap.c) */
+#define KHEAP_END        0xF8000000
+#define VMALLOC_START    0xF8000000 /* virtually contiguous kernel allocations */
 #define VMALLOC_END      0xFF400000
 #define KMAP_BASE        0xFF400000 /* KMAP_SLOTS temporary 4 KiB mappings */
 #define KMAP_SLOTS       1024

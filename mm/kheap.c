@@ -1,0 +1,180 @@
+/*
+ * kheap.c - the kernel's instance of the allocator (see kheap.h).
+ *
+ * The backends are three lines each because the VMM already does the work:
+ * growing the heap is vmm_map_anon over the next pages of the region,
+ * shrinking is vmm_unmap_free, huge blocks are vmalloc areas.  The initial
+ * reserve and the growth step are set here; docs/design/heap.md says how
+ * they were chosen.
+ */
+#include "kheap.h"
+
+#include "arch/x86/memlayout.h"
+#include "kernel/panic.h"
+#include "kernel/printf.h"
+#include "vmalloc.h"
+#include "vmm.h"
+
+#define KHEAP_INITIAL   (64 * 1024)
+#define KHEAP_GROW_STEP (64 * 1024)
+
+struct kalloc kheap;
+static struct kmem_cache caches_cache; /* where kmem_cache_create gets its caches */
+
+static bool grow(void *ctx, uintptr_t end, size_t bytes)
+{
+	(void)ctx;
+	return vmm_map_anon(&kernel_space, end, bytes, PTE_RW | PTE_G) == VM_OK;
+}
+
+static void shrink(void *ctx, uintptr_t start, size_t bytes)
+{
+	(void)ctx;
+	vmm_unmap_free(&kernel_space, start, bytes);
+}
+
+static void *huge_alloc(void *ctx, size_t bytes)
+{
+	(void)ctx;
+	return bytes > UINT32_MAX ? NULL : vmalloc((uint32_t)bytes);
+}
+
+static void huge_free(void *ctx, void *p, size_t bytes)
+{
+	(void)ctx;
+	(void)bytes;
+	vfree(p);
+}
+
+static void describe(const void *p)
+{
+	struct heap_block_info info;
+	struct kmem_cache *c = NULL;
+
+	for (unsigned i = 0; i < KMALLOC_CLASSES && !c; i++)
+		if (slab_object_info(&kheap.classes[i], p, &info))
+			c = &kheap.classes[i];
+	if (c || heap_block_info(&kheap.heap, p, &info))
+		kprintf("  block %p: %u bytes asked, allocated by %p (allocation #%u)\n", info.ptr,
+			(unsigned)info.requested, info.caller, info.seq);
+}
+
+/* A write after free is found when the block is handed out again: too late to refuse. */
+static const char *outcome(enum heap_error e)
+{
+	return e == HEAP_ERR_USE_AFTER_FREE ? "reported" : "refused";
+}
+
+static void report_heap(struct heap *h, enum heap_error e, const void *p, const char *detail)
+{
+	(void)h;
+	kprintf("kheap: %s at %p: %s; %s\n", heap_error_name(e), p, detail, outcome(e));
+	describe(p);
+}
+
+static void report_slab(struct kmem_cache *c, enum heap_error e, const void *p, const char *detail)
+{
+	kprintf("kheap: %s at %p in cache %s (%u-byte objects): %s; %s\n", heap_error_name(e),
+		p, c->name, (unsigned)c->size, detail, outcome(e));
+}
+
+static void report_front(struct kalloc *ka, enum heap_error e, const void *p, const char *detail)
+{
+	(void)ka;
+	kprintf("kheap: %s at %p: %s; refused\n", heap_error_name(e), p, detail);
+}
+
+void kheap_init(void)
+{
+	static const struct heap_backend heap_backend = { grow, shrink, NULL };
+	static const struct huge_backend huge = { huge_alloc, huge_free, NULL, PAGE_SIZE };
+	const struct heap_config cfg = { PAGE_SIZE, KHEAP_INITIAL, KHEAP_GROW_STEP, KHEAP_INITIAL,
+					 HEAP_FIRST_FIT, KHEAP_DEBUG };
+
+	if (!kalloc_init(&kheap, KHEAP_START, KHEAP_END, &cfg, &heap_backend, &huge))
+		panic("kheap: cannot map the initial %u KiB", KHEAP_INITIAL / 1024);
+	kheap.report = report_front;
+	kheap.heap.report = report_heap;
+	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
+		kheap.classes[i].report = report_slab;
+	slab_cache_init(&caches_cache, "kmem_cache", sizeof(struct kmem_cache), 0, NULL, KHEAP_DEBUG,
+			&kheap.slab_pages, &kheap.heap.seq);
+	caches_cache.report = report_slab;
+}
+
+#define CALLER __builtin_return_address(0)
+
+void *kmalloc(size_t size)
+{
+	return kalloc_alloc(&kheap, size, CALLER);
+}
+
+void *kmalloc_aligned(size_t size, size_t align)
+{
+	return kalloc_aligned(&kheap, size, align, CALLER);
+}
+
+void *kcalloc(size_t n, size_t size)
+{
+	return kalloc_calloc(&kheap, n, size, CALLER);
+}
+
+void *krealloc(void *p, size_t size)
+{
+	return kalloc_realloc(&kheap, p, size, CALLER);
+}
+
+void kfree(void *p)
+{
+	kalloc_free(&kheap, p, CALLER);
+}
+
+size_t ksize(const void *p)
+{
+	return kalloc_usable_size(&kheap, p);
+}
+
+struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
+				     void (*ctor)(void *obj))
+{
+	struct kmem_cache *c = slab_alloc(&caches_cache, 0, CALLER);
+
+	if (!c)
+		return NULL;
+	if (!slab_cache_init(c, name, size, align, ctor, KHEAP_DEBUG, &kheap.slab_pages,
+			     &kheap.heap.seq)) {
+		slab_free(&caches_cache, c, CALLER);
+		return NULL;
+	}
+	c->report = report_slab;
+	return c;
+}
+
+void *kmem_cache_alloc(struct kmem_cache *c)
+{
+	return slab_alloc(c, 0, CALLER);
+}
+
+void kmem_cache_free(struct kmem_cache *c, void *obj)
+{
+	slab_free(c, obj, CALLER);
+}
+
+bool kmem_cache_destroy(struct kmem_cache *c)
+{
+	if (!slab_cache_destroy(c))
+		return false;
+	slab_free(&caches_cache, c, CALLER);
+	return true;
+}
+
+unsigned kheap_check(void)
+{
+	char why[96];
+	unsigned n = kalloc_check(&kheap, why, sizeof(why));
+
+	n += slab_cache_check(&caches_cache, n ? NULL : why, sizeof(why));
+	if (n)
+		kprintf("kheap: heap_check found %u problem(s), first: %s\n", n, why);
+	return n;
+}

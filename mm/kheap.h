@@ -1,0 +1,51 @@
+/*
+ * kheap.h - the kernel's allocator: kmalloc and object caches.
+ *
+ * One struct kalloc (mm/kmalloc.h) over the region [KHEAP_START, KHEAP_END),
+ * grown by mapping fresh frames (mm/vmm.c) and shrunk by unmapping them;
+ * huge requests are vmalloc areas (each with guard pages).
+ *
+ *   kmalloc(0)           a unique minimal allocation, to be kfree'd
+ *   kmalloc(impossible)  NULL (counted in kheap.stats.failed), never a panic
+ *   kfree(bad pointer)   refused with a report naming the block and who
+ *                        allocated (and freed) it; nothing changes
+ *
+ * Debug checks (red zones, poisoning, per-object records) are on when
+ * KHEAP_DEBUG is 1, the default; build with KHEAP_DEBUG=0 for a release
+ * kernel.
+ */
+#ifndef MM_KHEAP_H
+#define MM_KHEAP_H
+
+#include <stddef.h>
+
+#include "kmalloc.h"
+
+#ifndef KHEAP_DEBUG
+#define KHEAP_DEBUG 1
+#endif
+
+extern struct kalloc kheap;
+
+/* Start the kernel heap (after vmm_init). */
+void kheap_init(void);
+
+void *kmalloc(size_t size);
+void *kmalloc_aligned(size_t size, size_t align);
+void *kcalloc(size_t n, size_t size);
+void *krealloc(void *p, size_t size);
+void kfree(void *p);
+size_t ksize(const void *p);
+
+/* An object cache for the kernel's fixed-size objects; NULL without memory. */
+struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
+				     void (*ctor)(void *obj));
+void *kmem_cache_alloc(struct kmem_cache *c);
+void kmem_cache_free(struct kmem_cache *c, void *obj);
+/* Destroy an empty cache; false (nothing done) while it has live objects. */
+bool kmem_cache_destroy(struct kmem_cache *c);
+
+/* Check the whole kernel heap; prints and returns the number of problems. */
+unsigned kheap_check(void);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * kmalloc.h - the allocator front: size classes in slab caches, larger
+ * sizes in the general heap, huge ones as whole pages.
+ *
+ *     size <= 1024 bytes   one of seven slab caches (16, 32, ... 1024)
+ *     size <  huge_min     the boundary-tag heap (mm/heap.h)
+ *     size >= huge_min     whole pages from the huge backend
+ *
+ * An allocator instance (struct kalloc) is portable: the kernel's
+ * kmalloc() (mm/kheap.c) and the host's LD_PRELOAD library are each one
+ * instance over their own backends.  Results:
+ *   - size 0 gives a unique minimal allocation (freeing it is required);
+ *   - a size that cannot be served (exhaustion, or larger than the heap's
+ *     address range, or n * size overflowing in kalloc_calloc) gives NULL
+ *     and is counted in `failed`, never a panic;
+ *   - a bad free (not ours, interior, double) is refused, reported and
+ *     counted; nothing is changed.
+ * Not thread-safe: the caller serializes.
+ */
+#ifndef MM_KMALLOC_H
+#define MM_KMALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap.h"
+#include "slab.h"
+
+#define KMALLOC_CLASSES 7 /* 16 .. 1024 */
+
+struct huge_backend {
+	void *(*alloc)(void *ctx, size_t bytes); /* page-aligned, zeroed or not; NULL if none */
+	void (*free)(void *ctx, void *p, size_t bytes);
+	void *ctx;
+	size_t page_size;
+};
+
+struct huge_alloc; /* one huge allocation's record (kept in a slab cache) */
+
+struct kalloc {
+	struct heap heap;
+	struct kmem_cache classes[KMALLOC_CLASSES];
+	struct kmem_cache huge_records;
+	struct slab_source slab_pages; /* slabs come from the heap */
+	struct huge_backend huge;
+	struct huge_alloc *huge_list;
+	size_t huge_min;
+	struct kalloc_stats {
+		uint64_t failed;       /* requests that returned NULL */
+		uint64_t bad_frees;    /* frees of pointers that are none of ours */
+		size_t huge_live, huge_bytes;
+	} stats;
+	/* Reports for bad frees of pointers that no layer owns; may be NULL. */
+	void (*report)(struct kalloc *ka, enum heap_error e, const void *ptr, const char *detail);
+};
+
+/* Set up `ka` over the heap region [base, limit); false if the heap cannot start. */
+bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struct heap_config *cfg,
+		 const struct heap_backend *heap_backend, const struct huge_backend *huge);
+
+void *kalloc_alloc(struct kalloc *ka, size_t size, const void *caller);
+/* `align` a power of two; the result is a multiple of it. */
+void *kalloc_aligned(struct kalloc *ka, size_t size, size_t align, const void *caller);
+void *kalloc_calloc(struct kalloc *ka, size_t n, size_t size, const void *caller);
+/* Like realloc: NULL p allocates; size 0 frees and returns NULL; failure leaves p alone. */
+void *kalloc_realloc(struct kalloc *ka, void *p, size_t size, const void *caller);
+bool kalloc_free(struct kalloc *ka, void *p, const void *caller);
+/* Usable bytes at p (0 if p is not a live allocation of ka). */
+size_t kalloc_usable_size(struct kalloc *ka, const void *p);
+
+/* Call fn for every live allocation with sequence >= since (leak reports). */
+void kalloc_for_each_live(struct kalloc *ka, uint32_t since,
+			  void (*fn)(void *arg, const struct heap_block_info *b), void *arg);
+/* The sequence number the next allocation will get: a mark for leak reports. */
+uint32_t kalloc_mark(const struct kalloc *ka);
+
+/* Check the heap, every cache and the huge list; returns the problem count. */
+unsigned kalloc_check(struct kalloc *ka, char *why, size_t why_size);
+
+/* Give empty slabs and free heap pages back. */
+void kalloc_trim(struct kalloc *ka);
+
+#endif

@@ -1,0 +1,478 @@
+/*
+ * slab.c - object caches (see slab.h).
+ *
+ * A slab is one SLAB_SIZE-aligned page:
+ *
+ *     +--------------+--------+--------+--------+-----+--------+
+ *     | struct slab  | obj 0  | obj 1  | obj 2  | ... | obj n-1|
+ *     | magic, cache |        |        |        |     |        |
+ *     | free list,   |  each obj: [caller's bytes][red zone][record]
+ *     | live bitmap  |  (red zone and record in debug mode only)
+ *     +--------------+--------+--------+--------+-----+--------+
+ *
+ * Because slabs are aligned to their size, the slab of any object is its
+ * address rounded down: freeing needs no lookup, and slab_cache_of() can
+ * tell a slab object from any other pointer by the header's magic (the
+ * state XORed with the address, as in heap.c).
+ *
+ * Each cache keeps three lists -- partial, full, empty -- and allocates
+ * from a partial slab first, so live objects gather in few slabs and empty
+ * ones can go back.  Free objects are linked through their first word; the
+ * live bitmap is the ground truth, so a free-list link damaged by a write
+ * after free is detected and the list rebuilt from the bitmap.
+ *
+ * With a constructor, objects keep their constructed state while free
+ * (Bonwick's rule), so such caches are not poisoned.
+ */
+#include "slab.h"
+
+#include <string.h>
+
+#define SLAB_MAGIC   0x51AB51ABu
+#define REDZONE      8
+#define REDZONE_BYTE 0xFD
+#define POISON_BYTE  0xDB
+#define DEFAULT_ALIGN 16
+#define BITMAP_WORDS (SLAB_MAX_OBJECTS / 32)
+
+struct slab {
+	uint32_t magic;
+	unsigned inuse;
+	struct kmem_cache *cache;
+	struct slab *next, *prev;
+	void *free; /* free objects, linked through their first word */
+	uint32_t live[BITMAP_WORDS];
+};
+
+/* What debug mode keeps at the end of each object's stride. */
+struct object_record {
+	const void *caller;
+	uint32_t seq;
+	uint32_t requested; /* the red zone starts here */
+};
+
+static struct kmem_cache *all_caches;
+
+static uintptr_t align_up(uintptr_t x, uintptr_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+static struct slab *slab_of(const void *p)
+{
+	return (struct slab *)((uintptr_t)p & ~(uintptr_t)(SLAB_SIZE - 1));
+}
+
+static bool slab_valid(const struct slab *s)
+{
+	return s->magic == (SLAB_MAGIC ^ (uint32_t)(uintptr_t)s);
+}
+
+static char *object(const struct kmem_cache *c, const struct slab *s, unsigned i)
+{
+	return (char *)s + c->first + (size_t)i * c->stride;
+}
+
+static struct object_record *record(const struct kmem_cache *c, const void *obj)
+{
+	return (struct object_record *)((char *)obj + c->stride - sizeof(struct object_record));
+}
+
+/* The red zone: from the bytes asked for to the record (debug mode). */
+static size_t redzone_len(const struct kmem_cache *c, const void *obj)
+{
+	return c->stride - record(c, obj)->requested - sizeof(struct object_record);
+}
+
+static char *redzone(const struct kmem_cache *c, const void *obj)
+{
+	return (char *)obj + record(c, obj)->requested;
+}
+
+/* Free objects are linked through a word at link_offset: after the
+ * object when a constructor's state must survive, else its first word. */
+static void **link_of(const struct kmem_cache *c, const void *obj)
+{
+	return (void **)((char *)obj + c->link_offset);
+}
+
+static bool poisoned(const struct kmem_cache *c)
+{
+	return c->debug && !c->ctor;
+}
+
+static bool bytes_are(const void *p, int v, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != (unsigned char)v)
+			return false;
+	return true;
+}
+
+static bool is_live(const struct slab *s, unsigned i)
+{
+	return s->live[i / 32] & (1u << (i % 32));
+}
+
+static void report(struct kmem_cache *c, enum heap_error e, const void *p, const char *detail)
+{
+	c->stats.errors[e]++;
+	if (c->report)
+		c->report(c, e, p, detail);
+}
+
+/* ---- the three slab lists ----------------------------------------------------- */
+
+static void list_del(struct slab **head, struct slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+}
+
+static void list_add(struct slab **head, struct slab *s)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+}
+
+static struct slab **list_for(struct kmem_cache *c, unsigned inuse)
+{
+	return inuse == 0 ? &c->empty : inuse == c->per_slab ? &c->full : &c->partial;
+}
+
+/* ---- slabs ----------------------------------------------------------------------- */
+
+static void poison_free_object(const struct kmem_cache *c, void *obj)
+{
+	if (poisoned(c))
+		memset((char *)obj + sizeof(void *), POISON_BYTE, c->size - sizeof(void *));
+}
+
+static bool poison_intact(const struct kmem_cache *c, const void *obj)
+{
+	return !poisoned(c) || bytes_are((const char *)obj + sizeof(void *), POISON_BYTE,
+					 c->size - sizeof(void *));
+}
+
+/* Link every object whose live bit is clear, in address order. */
+static void rebuild_free_list(const struct kmem_cache *c, struct slab *s)
+{
+	void **tail = &s->free;
+
+	for (unsigned i = 0; i < c->per_slab; i++) {
+		if (is_live(s, i))
+			continue;
+		*tail = object(c, s, i);
+		tail = link_of(c, *tail);
+	}
+	*tail = NULL;
+}
+
+static struct slab *new_slab(struct kmem_cache *c)
+{
+	struct slab *s = c->source->get(c->source->ctx);
+
+	if (!s)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	s->magic = SLAB_MAGIC ^ (uint32_t)(uintptr_t)s;
+	s->cache = c;
+	for (unsigned i = 0; i < c->per_slab; i++) {
+		char *obj = object(c, s, i);
+		if (c->ctor)
+			c->ctor(obj);
+		poison_free_object(c, obj);
+	}
+	rebuild_free_list(c, s);
+	list_add(&c->empty, s);
+	c->stats.slabs++;
+	c->stats.empty_slabs++;
+	return s;
+}
+
+static void release_slab(struct kmem_cache *c, struct slab *s)
+{
+	list_del(&c->empty, s);
+	s->magic = 0;
+	c->stats.slabs--;
+	c->stats.empty_slabs--;
+	c->source->put(c->source->ctx, s);
+}
+
+/* ---- the cache --------------------------------------------------------------------- */
+
+bool slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t align,
+		     void (*ctor)(void *obj), bool debug, const struct slab_source *source,
+		     uint32_t *seq)
+{
+	if (align == 0)
+		align = DEFAULT_ALIGN;
+	if (size == 0 || size > SLAB_MAX_OBJECT || (align & (align - 1)) || align > 64)
+		return false;
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->size = size < sizeof(void *) ? sizeof(void *) : size;
+	c->debug = debug;
+	c->ctor = ctor;
+	c->source = source;
+	c->seq = seq;
+	c->link_offset = ctor ? align_up(c->size, sizeof(void *)) : 0;
+	c->stride = align_up(c->link_offset + (ctor ? sizeof(void *) : c->size) +
+				     (debug ? REDZONE + sizeof(struct object_record) : 0), align);
+	c->first = align_up(sizeof(struct slab), align);
+	c->per_slab = (unsigned)((SLAB_SIZE - c->first) / c->stride);
+	if (c->per_slab > SLAB_MAX_OBJECTS)
+		c->per_slab = SLAB_MAX_OBJECTS;
+	c->next = all_caches;
+	all_caches = c;
+	return true;
+}
+
+void *slab_alloc(struct kmem_cache *c, size_t size, const void *caller)
+{
+	struct slab *s = c->partial ? c->partial : c->empty ? c->empty : new_slab(c);
+
+	if (!s) {
+		c->stats.failed++;
+		return NULL;
+	}
+	char *obj = s->free;
+	unsigned i = (unsigned)((obj - object(c, s, 0)) / (ptrdiff_t)c->stride);
+	if (!obj || obj < object(c, s, 0) || i >= c->per_slab || obj != object(c, s, i) || is_live(s, i)) {
+		report(c, HEAP_ERR_USE_AFTER_FREE, obj, "slab free list overwritten; rebuilt");
+		rebuild_free_list(c, s);
+		obj = s->free;
+		i = (unsigned)((obj - object(c, s, 0)) / (ptrdiff_t)c->stride);
+	}
+	s->free = *link_of(c, obj);
+	if (!poison_intact(c, obj))
+		report(c, HEAP_ERR_USE_AFTER_FREE, obj, "freed object written after free");
+
+	list_del(list_for(c, s->inuse), s);
+	if (s->inuse == 0)
+		c->stats.empty_slabs--;
+	s->inuse++;
+	s->live[i / 32] |= 1u << (i % 32);
+	list_add(list_for(c, s->inuse), s);
+	if (c->debug) {
+		*record(c, obj) = (struct object_record){ caller, c->seq ? (*c->seq)++ : 0,
+							  (uint32_t)(size && size < c->size ? size : c->size) };
+		memset(redzone(c, obj), REDZONE_BYTE, redzone_len(c, obj));
+	}
+	c->stats.allocs++;
+	c->stats.live++;
+	return obj;
+}
+
+/* Why `obj` cannot be freed into `c` (an enum heap_error), or -1. */
+static int free_problem(struct kmem_cache *c, const void *obj, unsigned *index, const char **detail)
+{
+	struct slab *s = slab_of(obj);
+	size_t off = (size_t)((const char *)obj - (const char *)s);
+
+	if (!slab_valid(s) || s->cache != c) {
+		*detail = "not an object of this cache";
+		return HEAP_ERR_INVALID_FREE;
+	}
+	if (off < c->first || (off - c->first) % c->stride || (off - c->first) / c->stride >= c->per_slab) {
+		*detail = "points into the middle of an object";
+		return HEAP_ERR_INVALID_FREE;
+	}
+	*index = (unsigned)((off - c->first) / c->stride);
+	if (!is_live(s, *index)) {
+		*detail = "object is already free";
+		return HEAP_ERR_DOUBLE_FREE;
+	}
+	if (c->debug && !bytes_are(redzone(c, obj), REDZONE_BYTE, redzone_len(c, obj))) {
+		*detail = "bytes written past the end of the object";
+		return HEAP_ERR_OVERRUN;
+	}
+	return -1;
+}
+
+bool slab_free(struct kmem_cache *c, void *obj, const void *caller)
+{
+	const char *detail;
+	unsigned i;
+	int problem = free_problem(c, obj, &i, &detail);
+
+	if (problem >= 0) {
+		report(c, (enum heap_error)problem, obj, detail);
+		return false;
+	}
+	struct slab *s = slab_of(obj);
+	list_del(list_for(c, s->inuse), s);
+	s->inuse--;
+	s->live[i / 32] &= ~(1u << (i % 32));
+	if (c->debug)
+		record(c, obj)->caller = caller; /* now: who freed it */
+	poison_free_object(c, obj);
+	*link_of(c, obj) = s->free;
+	s->free = obj;
+	c->stats.frees++;
+	c->stats.live--;
+	if (s->inuse == 0 && c->empty) { /* keep one empty slab, give the rest back */
+		list_add(&c->empty, s);
+		c->stats.empty_slabs++;
+		release_slab(c, s);
+		return true;
+	}
+	if (s->inuse == 0)
+		c->stats.empty_slabs++;
+	list_add(list_for(c, s->inuse), s);
+	return true;
+}
+
+void slab_cache_shrink(struct kmem_cache *c)
+{
+	while (c->empty)
+		release_slab(c, c->empty);
+}
+
+bool slab_cache_destroy(struct kmem_cache *c)
+{
+	if (c->stats.live)
+		return false;
+	slab_cache_shrink(c);
+	for (struct kmem_cache **p = &all_caches; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	return true;
+}
+
+struct kmem_cache *slab_cache_of(const void *p, bool (*page_mapped)(void *ctx, const void *page),
+				 void *ctx)
+{
+	struct slab *s = slab_of(p);
+
+	if (!page_mapped(ctx, s) || !slab_valid(s))
+		return NULL;
+	for (struct kmem_cache *c = all_caches; c; c = c->next)
+		if (c == s->cache)
+			return c;
+	return NULL;
+}
+
+bool slab_object_info(struct kmem_cache *c, const void *obj, struct heap_block_info *info)
+{
+	const char *detail;
+	unsigned i;
+
+	if (free_problem(c, obj, &i, &detail) >= 0)
+		return false;
+	*info = (struct heap_block_info){ (void *)obj, c->size, c->size, NULL, 0 };
+	if (c->debug) {
+		info->caller = record(c, obj)->caller;
+		info->seq = record(c, obj)->seq;
+		info->requested = record(c, obj)->requested;
+	}
+	return true;
+}
+
+static void for_each_live_in(struct kmem_cache *c, struct slab *list, uint32_t since,
+			     void (*fn)(void *arg, const struct heap_block_info *b), void *arg)
+{
+	for (struct slab *s = list; s; s = s->next) {
+		for (unsigned i = 0; i < c->per_slab; i++) {
+			struct heap_block_info info;
+			if (is_live(s, i) && slab_object_info(c, object(c, s, i), &info) && info.seq >= since)
+				fn(arg, &info);
+		}
+	}
+}
+
+void slab_for_each_live(struct kmem_cache *c, uint32_t since,
+			      void (*fn)(void *arg, const struct heap_block_info *b), void *arg)
+{
+	for_each_live_in(c, c->partial, since, fn, arg);
+	for_each_live_in(c, c->full, since, fn, arg);
+}
+
+/* ---- checking ---------------------------------------------------------------------------- */
+
+struct check {
+	unsigned problems;
+	char *why;
+	size_t why_size;
+};
+
+static void problem(struct check *k, const char *what)
+{
+	if (k->problems++ == 0 && k->why && k->why_size) {
+		size_t n = strlen(what) < k->why_size - 1 ? strlen(what) : k->why_size - 1;
+		memcpy(k->why, what, n);
+		k->why[n] = '\0';
+	}
+}
+
+static void check_objects(const struct kmem_cache *c, const struct slab *s, struct check *k)
+{
+	unsigned live = 0, free = 0;
+
+	for (unsigned i = 0; i < c->per_slab; i++) {
+		const char *obj = object(c, s, i);
+		if (is_live(s, i)) {
+			live++;
+			if (c->debug && !bytes_are(redzone(c, obj), REDZONE_BYTE, redzone_len(c, obj)))
+				problem(k, "red zone after a live object written (overrun)");
+		} else if (!poison_intact(c, obj)) {
+			problem(k, "poison of a free object disturbed (write after free)");
+		}
+	}
+	for (const char *f = s->free; f && free <= c->per_slab; f = *link_of(c, f)) {
+		size_t off = (size_t)(f - (const char *)s);
+		if (slab_of(f) != s || off < c->first || (off - c->first) % c->stride ||
+		    is_live(s, (unsigned)((off - c->first) / c->stride))) {
+			problem(k, "slab free list holds something that is not a free object");
+			return;
+		}
+		free++;
+	}
+	if (live != s->inuse || free != c->per_slab - live)
+		problem(k, "slab counts disagree with its bitmap or free list");
+}
+
+static size_t check_list(const struct kmem_cache *c, const struct slab *list, struct slab *const *head,
+			 size_t *live, struct check *k)
+{
+	size_t n = 0;
+
+	for (const struct slab *s = list; s; s = s->next, n++) {
+		if (!slab_valid(s) || s->cache != c) {
+			problem(k, "a slab's header is damaged");
+			return n;
+		}
+		if (list_for((struct kmem_cache *)c, s->inuse) != head)
+			problem(k, "a slab is on the wrong list for its use count");
+		check_objects(c, s, k);
+		*live += s->inuse;
+	}
+	return n;
+}
+
+unsigned slab_cache_check(struct kmem_cache *c, char *why, size_t why_size)
+{
+	struct check k = { 0, why, why_size };
+	size_t live = 0, slabs = 0, empty;
+
+	if (why && why_size)
+		why[0] = '\0';
+	slabs += check_list(c, c->partial, &c->partial, &live, &k);
+	slabs += check_list(c, c->full, &c->full, &live, &k);
+	slabs += empty = check_list(c, c->empty, &c->empty, &live, &k);
+	if (slabs != c->stats.slabs || live != c->stats.live || empty != c->stats.empty_slabs)
+		problem(&k, "cache statistics disagree with its slabs");
+	return k.problems;
+}

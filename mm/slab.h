@@ -1,0 +1,104 @@
+/*
+ * slab.h - object caches: many objects of one size, packed in slabs.
+ *
+ * A cache hands out objects of a fixed size from slabs: one page each,
+ * holding a small header and as many objects as fit.  Allocation and free
+ * are a pop and a push on the slab's free list; a slab's objects never move,
+ * so a cache has no per-object header and no external fragmentation.  Slabs
+ * come from a page source (the kernel heap, or the host's arena) and go back
+ * to it when empty, keeping one empty slab per cache against churn.
+ *
+ * Safety is always on where it is cheap: a per-slab bitmap of live objects
+ * refuses double frees and pointers that are not object starts.  In debug
+ * mode each object also has a red zone and a record of its allocator and
+ * sequence number, and free objects are poisoned and checked when reused.
+ *
+ * Portable C; not thread-safe (the caller serializes).
+ */
+#ifndef MM_SLAB_H
+#define MM_SLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap.h" /* struct heap_block_info, enum heap_error: one vocabulary */
+
+#define SLAB_SIZE 4096u          /* bytes per slab, aligned to its size */
+#define SLAB_MAX_OBJECT 1024u    /* larger objects belong in the general heap */
+#define SLAB_MAX_OBJECTS 256u    /* objects per slab at most (bitmap size) */
+
+struct slab_source {
+	void *(*get)(void *ctx);           /* a SLAB_SIZE-aligned page, or NULL */
+	void (*put)(void *ctx, void *page);
+	void *ctx;
+};
+
+struct slab;
+
+struct kmem_cache {
+	const char *name;
+	size_t size;       /* what callers asked for */
+	size_t stride;     /* bytes per object in a slab: size, red zone, record */
+	unsigned per_slab; /* objects per slab */
+	size_t first;      /* offset of the first object in a slab */
+	size_t link_offset; /* where a free object holds the free-list link */
+	void (*ctor)(void *obj);
+	bool debug;
+	struct slab *partial, *full, *empty;
+	const struct slab_source *source;
+	void (*report)(struct kmem_cache *c, enum heap_error e, const void *ptr, const char *detail);
+	uint32_t *seq;     /* shared sequence counter (leak marks span caches) */
+	struct kmem_cache_stats {
+		uint64_t allocs, frees, failed;
+		size_t live, slabs, empty_slabs;
+		uint64_t errors[HEAP_ERR_COUNT];
+	} stats;
+	struct kmem_cache *next; /* all caches, for slabinfo */
+};
+
+/*
+ * Set up cache `c` for objects of `size` bytes aligned to `align` (a power
+ * of two up to 64; 0 means the natural 16), with an optional constructor
+ * run on each object when its slab is created.  Returns false for a size
+ * of 0 or above SLAB_MAX_OBJECT.
+ */
+bool slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t align,
+		     void (*ctor)(void *obj), bool debug, const struct slab_source *source,
+		     uint32_t *seq);
+
+/*
+ * An object, or NULL when the page source is exhausted (counted).  `size`
+ * (0 or at most the cache's size) is what the caller will use: in debug mode
+ * the red zone starts right after it.
+ */
+void *slab_alloc(struct kmem_cache *c, size_t size, const void *caller);
+
+/* Free an object of this cache; refused (false, reported) if it is not one, or is free. */
+bool slab_free(struct kmem_cache *c, void *obj, const void *caller);
+
+/* Give every slab back; false (and nothing freed) while objects are live. */
+bool slab_cache_destroy(struct kmem_cache *c);
+
+/* Give back empty slabs (all of them). */
+void slab_cache_shrink(struct kmem_cache *c);
+
+/*
+ * If `p` lies in a slab of any cache whose slabs come from a source, the
+ * cache, else NULL.  `page_mapped(p)` must say whether the slab-aligned
+ * page holding p may be read.
+ */
+struct kmem_cache *slab_cache_of(const void *p, bool (*page_mapped)(void *ctx, const void *page),
+				 void *ctx);
+
+/* Info on a live object (debug records caller and sequence). */
+bool slab_object_info(struct kmem_cache *c, const void *obj, struct heap_block_info *info);
+
+/* Call fn for each live object with sequence >= since (debug mode records them). */
+void slab_for_each_live(struct kmem_cache *c, uint32_t since,
+			      void (*fn)(void *arg, const struct heap_block_info *b), void *arg);
+
+/* Check every slab: counts, lists, bitmaps, free lists, red zones, poison. */
+unsigned slab_cache_check(struct kmem_cache *c, char *why, size_t why_size);
+
+#endif

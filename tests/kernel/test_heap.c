@@ -1,0 +1,231 @@
+/*
+ * test_heap.c - the kernel heap on the running kernel: kmalloc and friends,
+ * object caches, growth and shrinking through the VMM, leak reports, and
+ * every kind of corruption, each refused with the heap consistent after.
+ */
+#include <string.h>
+
+#include "kernel/ktest.h"
+#include "kernel/memory.h"
+#include "mm/kheap.h"
+
+static uint64_t errors(enum heap_error e)
+{
+	uint64_t n = kheap.heap.stats.errors[e];
+
+	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
+		n += kheap.classes[i].stats.errors[e];
+	return n + (e == HEAP_ERR_INVALID_FREE ? kheap.stats.bad_frees : 0);
+}
+
+KTEST(kmalloc_sizes_and_contents)
+{
+	static const size_t sizes[] = { 0, 1, 15, 16, 17, 100, 1024, 1025, 4000, 40000, 70000, 300000 };
+	uint8_t *p[sizeof(sizes) / sizeof(sizes[0])];
+
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		p[i] = kmalloc(sizes[i]);
+		KEXPECT(p[i], "kmalloc(%u) failed", (unsigned)sizes[i]);
+		KEXPECT((uintptr_t)p[i] % HEAP_ALIGN == 0, "kmalloc(%u) = %p not 16-aligned", (unsigned)sizes[i], p[i]);
+		KEXPECT(ksize(p[i]) >= sizes[i], "ksize %u < %u", (unsigned)ksize(p[i]), (unsigned)sizes[i]);
+		memset(p[i], (int)i + 1, sizes[i]);
+		for (unsigned j = 0; j < i; j++)
+			KEXPECT(p[i] != p[j], "kmalloc returned %p twice", p[i]);
+	}
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (size_t k = 0; k < sizes[i]; k++)
+			KEXPECT(p[i][k] == i + 1, "block %u byte %u changed", i, (unsigned)k);
+		kfree(p[i]);
+	}
+	KEXPECT(kheap_check() == 0, "heap inconsistent");
+}
+
+KTEST(kmalloc_impossible_and_helpers)
+{
+	uint64_t failed = kheap.stats.failed;
+
+	KEXPECT(kmalloc(0xFFFFFFF0u) == NULL, "an impossible size succeeded");
+	KEXPECT(kcalloc(0x10000, 0x10001) == NULL, "kcalloc overflow not caught");
+	KEXPECT(kheap.stats.failed == failed + 2, "failures not counted");
+	uint32_t *z = kcalloc(100, sizeof(uint32_t));
+	KEXPECT(z, "kcalloc failed");
+	for (unsigned i = 0; i < 100; i++)
+		KEXPECT(z[i] == 0, "kcalloc memory not zeroed at %u", i);
+	char *s = kmalloc(10);
+	memcpy(s, "realloc!", 9);
+	s = krealloc(s, 5000);
+	KEXPECT(s && !strcmp(s, "realloc!"), "krealloc lost the contents");
+	s = krealloc(s, 3);
+	KEXPECT(s && !memcmp(s, "rea", 3), "krealloc down lost the contents");
+	void *a = kmalloc_aligned(100, 4096), *b = kmalloc_aligned(10, 64);
+	KEXPECT(a && (uintptr_t)a % 4096 == 0 && b && (uintptr_t)b % 64 == 0, "aligned %p %p", a, b);
+	kfree(a);
+	kfree(b);
+	kfree(s);
+	kfree(z);
+	KEXPECT(kheap_check() == 0, "heap inconsistent");
+}
+
+KTEST(kheap_grows_and_gives_frames_back)
+{
+	enum { N = 256 };
+	static void *blocks[N];
+	uint32_t free0 = kpmm.stats.free_frames;
+	size_t size0 = kheap.heap.stats.heap_size;
+
+	for (unsigned i = 0; i < N; i++) {
+		blocks[i] = kmalloc(2000 + i * 50);
+		KEXPECT(blocks[i], "allocation %u failed", i);
+	}
+	KEXPECT(kheap.heap.stats.heap_size > size0, "the heap did not grow (%u bytes)",
+		(unsigned)kheap.heap.stats.heap_size);
+	KEXPECT(kpmm.stats.free_frames < free0, "growing took no frames");
+	for (unsigned i = 0; i < N; i++)
+		kfree(blocks[i]);
+	kalloc_trim(&kheap);
+	KEXPECT(kheap.heap.stats.heap_size <= size0 || kheap.heap.stats.heap_size == kheap.heap.keep,
+		"heap still %u bytes after trim (was %u)", (unsigned)kheap.heap.stats.heap_size, (unsigned)size0);
+	KEXPECT(kpmm.stats.free_frames == free0, "free frames %u after trim, %u before: leaked",
+		kpmm.stats.free_frames, free0);
+	KEXPECT(kheap_check() == 0, "heap inconsistent");
+}
+
+KTEST(kheap_exhaustion_returns_null)
+{
+	enum { CHUNK = 48 * 1024 };
+	uint32_t free0 = kpmm.stats.free_frames;
+	void **chain = NULL, *p;
+	unsigned n = 0;
+
+	/* Chain the blocks through themselves until the heap's region or RAM runs out. */
+	while ((p = kmalloc(CHUNK)) != NULL) {
+		*(void ***)p = chain;
+		chain = p;
+		n++;
+	}
+	KEXPECT(n > 0, "not even one allocation");
+	kprintf("    # %u blocks of %u KiB before NULL\n", n, CHUNK / 1024);
+	while (chain) {
+		void **next = *chain;
+		kfree(chain);
+		chain = next;
+	}
+	kalloc_trim(&kheap);
+	KEXPECT(kpmm.stats.free_frames == free0, "free frames %u after, %u before", kpmm.stats.free_frames, free0);
+	KEXPECT(kheap_check() == 0, "heap inconsistent");
+}
+
+static void *__attribute__((noinline)) leaky_function(size_t n)
+{
+	void *p = kmalloc(n);
+
+	__asm__ volatile("" : "+r"(p)); /* no tail call: the return address stays in here */
+	return p;
+}
+
+struct leak_count {
+	unsigned count;
+	size_t bytes;
+};
+
+static void count_leaky(void *arg, const struct heap_block_info *b)
+{
+	struct leak_count *c = arg;
+	uintptr_t at = (uintptr_t)b->caller;
+
+	if (at > (uintptr_t)leaky_function && at < (uintptr_t)leaky_function + 64) {
+		c->count++;
+		c->bytes += b->requested;
+	}
+}
+
+KTEST(kheap_reports_leaks_by_caller)
+{
+	uint32_t mark = kalloc_mark(&kheap);
+	void *a = leaky_function(24), *b = leaky_function(3000), *c = kmalloc(7);
+	struct leak_count found = { 0, 0 };
+
+	kalloc_for_each_live(&kheap, mark, count_leaky, &found);
+	KEXPECT(found.count == 2 && found.bytes == 3024,
+		"found %u blocks (%u bytes) from leaky_function, expected 2 (3024)", found.count,
+		(unsigned)found.bytes);
+	kfree(a);
+	kfree(b);
+	kfree(c);
+	found.count = 0;
+	kalloc_for_each_live(&kheap, mark, count_leaky, &found);
+	KEXPECT(found.count == 0, "freed blocks still reported");
+}
+
+KTEST(kheap_refuses_corruption)
+{
+	char local;
+	uint64_t dbl = errors(HEAP_ERR_DOUBLE_FREE), inv = errors(HEAP_ERR_INVALID_FREE);
+	uint64_t over = errors(HEAP_ERR_OVERRUN), uaf = errors(HEAP_ERR_USE_AFTER_FREE);
+	uint64_t smash = errors(HEAP_ERR_SMASHED_HEADER);
+	char *small = kmalloc(20), *big = kmalloc(3000);
+
+	kfree(small);
+	kfree(small);                       /* double free in a slab */
+	kfree(big);
+	kfree(big);                         /* double free in the heap */
+	KEXPECT(errors(HEAP_ERR_DOUBLE_FREE) == dbl + 2, "double frees not refused");
+	kfree(&local);                      /* never returned */
+	char *p = kmalloc(40);
+	kfree(p + 8);                       /* interior pointer, slab */
+	char *q = kmalloc(5000);
+	kfree(q + 16);                      /* interior pointer, heap */
+	KEXPECT(errors(HEAP_ERR_INVALID_FREE) == inv + 3, "invalid frees not refused (%llu)",
+		(unsigned long long)(errors(HEAP_ERR_INVALID_FREE) - inv));
+	p[40] = 'X';                        /* overrun into the red zone */
+	kfree(p);
+	q[5000] = 'X';
+	kfree(q);
+	KEXPECT(errors(HEAP_ERR_OVERRUN) == over + 2, "overruns not refused");
+	p[40] = (char)0xFD;                 /* repair, so they can be freed */
+	q[5000] = (char)0xFD;
+	kfree(p);
+	kfree(q);
+	char *r = kmalloc(3000);
+	size_t saved = ((size_t *)r)[-3];
+	((size_t *)r)[-3] = 12345;          /* the block header's size field */
+	kfree(r);
+	KEXPECT(errors(HEAP_ERR_SMASHED_HEADER) == smash + 1, "smashed header not refused");
+	((size_t *)r)[-3] = saved;
+	kfree(r);
+	char *u = kmalloc(3000);
+	kfree(u);
+	u[100] = 'W';                       /* write after free */
+	char *v = kmalloc(3000);
+	KEXPECT(errors(HEAP_ERR_USE_AFTER_FREE) == uaf + 1, "write after free not reported");
+	kfree(v);
+	KEXPECT(kheap_check() == 0, "heap inconsistent after the refused operations");
+}
+
+static unsigned constructed;
+
+static void ctor(void *obj)
+{
+	*(uint32_t *)obj = 0xC0C0C0C0;
+	constructed++;
+}
+
+KTEST(kmem_cache_lifecycle)
+{
+	struct kmem_cache *c = kmem_cache_create("test-objects", 72, 8, ctor);
+	void *objs[100];
+
+	KEXPECT(c, "kmem_cache_create failed");
+	for (unsigned i = 0; i < 100; i++) {
+		objs[i] = kmem_cache_alloc(c);
+		KEXPECT(objs[i] && *(uint32_t *)objs[i] == 0xC0C0C0C0, "object %u not constructed", i);
+	}
+	KEXPECT(constructed >= 100, "constructor ran %u times", constructed);
+	KEXPECT(!kmem_cache_destroy(c), "destroyed with live objects");
+	for (unsigned i = 0; i < 100; i++)
+		kmem_cache_free(c, objs[i]);
+	KEXPECT(c->stats.live == 0 && c->stats.slabs <= 1, "live %u slabs %u after freeing all",
+		(unsigned)c->stats.live, (unsigned)c->stats.slabs);
+	KEXPECT(slab_cache_check(c, NULL, 0) == 0, "cache inconsistent");
+	KEXPECT(kmem_cache_destroy(c), "destroy of an empty cache refused");
+}

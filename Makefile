@@ -45,7 +45,8 @@ $(BUILD)/kernel.elf: $(KOBJ) arch/x86/linker.ld
 -include $(shell find $(BUILD)/k -name '*.d' 2>/dev/null)
 
 # ---- host builds of the portable memory-manager code --------------------
-MM_CORE     := mm/memmap.c mm/pmm.c mm/pmm_index.c mm/hbitmap.c mm/pagetable.c
+MM_CORE     := mm/memmap.c mm/pmm.c mm/pmm_index.c mm/hbitmap.c mm/pagetable.c \
+	mm/heap.c mm/slab.c mm/kmalloc.c
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOST_TESTS  := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/test_*.c))

@@ -2,9 +2,14 @@
  * memory.c - bring up physical memory management at boot (see memory.h).
  *
  * Order matters: everything the loader left in RAM is recorded as a boot
- * region before the bitmap is placed, so the bitmap never lands on a module
- * or on the memory map; the bitmap goes in the direct map (below 768 MiB)
+ * region before the PMM's storage is placed, so it never lands on a module
+ * or on the memory map; the storage (the frame bitmap, and the index of the
+ * hbitmap allocator right after it) goes in the direct map (below 768 MiB)
  * because the kernel must reach it without the physical window.
+ *
+ * The allocator is chosen on the command line: pmm=hbitmap (the default)
+ * or pmm=bitmap, the reference, which hands out the same frames more slowly
+ * (mm/pmm.c, docs/design/pmm.md).
  */
 #include "memory.h"
 
@@ -28,8 +33,8 @@ static void reserve(uint64_t start, uint64_t end, const char *what)
 		      (unsigned long long)end);
 }
 
-/* Where the bitmap can go: usable, in the direct map, clear of the rest. */
-static uint64_t place_bitmap(size_t bytes)
+/* Where the PMM's storage can go: usable, in the direct map, clear of the rest. */
+static uint64_t place_pmm_storage(size_t bytes)
 {
 	struct mem_range avoid[BOOT_REGIONS_MAX + 1];
 	unsigned n = 0;
@@ -40,8 +45,32 @@ static uint64_t place_bitmap(size_t bytes)
 	uint64_t at = memmap_find_free(&kmemmap, avoid, n, bytes, PMM_LOW_MEMORY_END,
 				       DIRECT_MAP_SIZE);
 	if (!at)
-		panic("no room for the %u-byte frame bitmap below 768 MiB", (unsigned)bytes);
+		panic("no room for the %u bytes of frame bitmap and index below 768 MiB",
+		      (unsigned)bytes);
 	return at;
+}
+
+/* Does the command line ask for the hbitmap allocator (pmm=hbitmap, or nothing)? */
+static bool hbitmap_wanted(void)
+{
+	char choice[16];
+
+	if (!cmdline_get("pmm", choice, sizeof(choice)) || !strcmp(choice, "hbitmap"))
+		return true;
+	if (!strcmp(choice, "bitmap"))
+		return false;
+	kprintf("pmm: no allocator \"%s\" (pmm=hbitmap or pmm=bitmap): using hbitmap\n", choice);
+	return true;
+}
+
+/* Which frame allocator runs, and what its storage costs. */
+static void print_allocator(void)
+{
+	kprintf("Frame allocator: %s, bitmap %uK", pmm_allocator_name(&kpmm),
+		(unsigned)(kpmm.nwords * sizeof(uint32_t) + 1023) / 1024);
+	if (kpmm.indexed)
+		kprintf(" + index %uK", (unsigned)(pmm_index_bytes(&kmemmap) + 1023) / 1024);
+	kprintf(" (boot with pmm=%s for the other)\n", kpmm.indexed ? "bitmap" : "hbitmap");
 }
 
 void memory_init(void)
@@ -50,12 +79,17 @@ void memory_init(void)
 	    kmemmap.count == 0)
 		panic("the boot loader reported no usable memory");
 
-	size_t bytes = pmm_bitmap_bytes(&kmemmap);
-	uint64_t bitmap = place_bitmap(bytes);
-	if (pmm_init(&kpmm, &kmemmap, P2V(bitmap), bytes) != PMM_OK)
+	bool indexed = hbitmap_wanted();
+	size_t bitmap_bytes = pmm_bitmap_bytes(&kmemmap);
+	size_t index_bytes = indexed ? pmm_index_bytes(&kmemmap) : 0;
+	uint64_t storage = place_pmm_storage(bitmap_bytes + index_bytes);
+	if (pmm_init(&kpmm, &kmemmap, P2V(storage), bitmap_bytes) != PMM_OK)
 		panic("cannot start the physical memory manager");
+	if (indexed && pmm_attach_index(&kpmm, P2V(storage + bitmap_bytes), index_bytes) != PMM_OK)
+		panic("cannot build the frame allocator's index");
 	reserve(V2P(__kernel_start), V2P(__kernel_end), RESERVED_KERNEL);
-	reserve(bitmap, bitmap + bytes, "frame bitmap");
+	reserve(storage, storage + bitmap_bytes + index_bytes,
+		indexed ? "frame bitmap and index" : "frame bitmap");
 	for (unsigned i = 0; i < boot_info.nregions; i++)
 		reserve(boot_info.regions[i].range.start, boot_info.regions[i].range.end,
 			boot_info.regions[i].what);
@@ -64,6 +98,7 @@ void memory_init(void)
 	memory_print_raw();
 	memory_print_usable();
 	memory_print_reservations();
+	print_allocator();
 	memory_print_summary();
 }
 
@@ -184,8 +219,12 @@ static void cmd_frames(int argc, char **argv)
 	const struct pmm_stats *s = &kpmm.stats;
 	(void)argc;
 	(void)argv;
-	kprintf("  bitmap allocator: %u frames covered, %u words at %p, next-fit hint word %u\n",
+	print_allocator();
+	kprintf("  bitmap: %u frames covered, %u words at %p, next-fit hint word %u\n",
 		kpmm.nframes, kpmm.nwords, (void *)kpmm.bitmap, kpmm.hint);
+	if (kpmm.indexed)
+		kprintf("  index: %u orders (4K to 4M blocks), %u bytes at %p\n", PMM_ORDERS,
+			(unsigned)pmm_index_bytes(&kmemmap), (void *)kpmm.index.storage);
 	kprintf("  frames: %u total, %u reserved, %u free, %u used\n", s->total_frames,
 		s->reserved_frames, s->free_frames, s->used_frames);
 	kprintf("  refused calls: %u misaligned, %u out of range, %u reserved, %u double free, "

@@ -231,3 +231,120 @@ KTEST(pmm_bad_calls_refused)
 	KEXPECT(kpmm.stats.free_frames == s.free_frames, "free count changed: %u -> %u",
 		s.free_frames, kpmm.stats.free_frames);
 }
+
+/*
+ * The allocator is the one the command line asked for (pmm=bitmap, else the
+ * default hbitmap), its storage is reserved, and an index agrees with its
+ * bitmap.
+ */
+KTEST(pmm_allocator_as_asked)
+{
+	char choice[16];
+	const char *want = cmdline_get("pmm", choice, sizeof(choice)) && !strcmp(choice, "bitmap")
+				   ? "bitmap" : "hbitmap";
+
+	kprintf("    # allocator: %s\n", pmm_allocator_name(&kpmm));
+	KEXPECT(!strcmp(pmm_allocator_name(&kpmm), want), "allocator %s, the command line asks for %s",
+		pmm_allocator_name(&kpmm), want);
+	if (!kpmm.indexed)
+		return;
+	paddr_t index = V2P(kpmm.index.storage);
+	for (paddr_t a = index & ~(FRAME_SIZE - 1); a < index + pmm_index_bytes(&kmemmap);
+	     a += FRAME_SIZE)
+		KEXPECT(pmm_frame_state(&kpmm, a) == FRAME_RESERVED, "index frame 0x%x not reserved", a);
+	KEXPECT(pmm_index_agrees(&kpmm), "the index disagrees with the bitmap");
+}
+
+/* Is the aligned group of 1024 frames starting at frame `first` entirely free? */
+static bool block_free_in_bitmap(uint32_t first)
+{
+	if (first + 1024 > kpmm.nframes)
+		return false;
+	for (uint32_t w = first / 32; w < (first + 1024) / 32; w++)
+		if (kpmm.bitmap[w])
+			return false;
+	return true;
+}
+
+/*
+ * Every free 4 MiB-aligned 4 MiB block of the machine, as the bitmap shows
+ * them, is handed out by first fit in address order, and nothing else.
+ */
+KTEST(pmm_every_4mib_block)
+{
+	static paddr_t blocks[1024];
+	uint32_t n = 0, before = kpmm.stats.free_frames, next = 0;
+
+	for (;;) {
+		while (next < kpmm.nframes && !block_free_in_bitmap(next))
+			next += 1024;
+		paddr_t b = pmm_alloc_contig(&kpmm, 1024, 1024);
+		if (next >= kpmm.nframes) {
+			KEXPECT(b == 0, "block at 0x%x, but the bitmap shows none free", b);
+			break;
+		}
+		KEXPECT(b == next << FRAME_SHIFT, "block %u at 0x%x, first fit is 0x%x", n, b,
+			next << FRAME_SHIFT);
+		*(volatile uint32_t *)phys_ptr(b + 1023 * FRAME_SIZE) = b;
+		blocks[n++] = b;
+		next += 1024;
+	}
+	kprintf("    # %u free 4 MiB blocks\n", n);
+	KEXPECT(pmm_index_agrees(&kpmm), "the index disagrees with the bitmap");
+	for (uint32_t i = 0; i < n; i++) {
+		KEXPECT(*(volatile uint32_t *)phys_ptr(blocks[i] + 1023 * FRAME_SIZE) == blocks[i],
+			"block 0x%x lost its mark", blocks[i]);
+		KEXPECT(pmm_free_contig(&kpmm, blocks[i], 1024) == PMM_OK, "freeing 0x%x refused",
+			blocks[i]);
+	}
+	KEXPECT(kpmm.stats.free_frames == before, "free count %u, expected %u",
+		kpmm.stats.free_frames, before);
+	KEXPECT(pmm_index_agrees(&kpmm), "the index disagrees with the bitmap after freeing");
+}
+
+/*
+ * Single frames, blocks of every order and runs of odd lengths and
+ * alignments, freed in a scrambled order; the index (if any) must agree with
+ * the bitmap, and everything must come back.
+ */
+KTEST(pmm_churn_all_orders)
+{
+	enum { ROUNDS = 3000, HELD = 256 };
+	static struct { paddr_t at; uint32_t count; } held[HELD];
+	uint32_t nheld = 0, before = kpmm.stats.free_frames, refused = refused_calls();
+	uint32_t seed = 0x9E3779B9u;
+
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		seed = seed * 1664525u + 1013904223u; /* a fixed sequence: the run repeats */
+		uint32_t pick = seed >> 8;
+		if (nheld == HELD || (nheld && pick % 3 == 0)) {
+			uint32_t i = pick % nheld;
+			KEXPECT(pmm_free_contig(&kpmm, held[i].at, held[i].count) == PMM_OK,
+				"freeing 0x%x (%u frames) refused", held[i].at, held[i].count);
+			held[i] = held[--nheld];
+			continue;
+		}
+		uint32_t count = 1, align = 1;
+		if (pick & 0x800)
+			count = align = 1u << (pick % PMM_ORDERS);
+		else if (pick & 0x400)
+			count = 1 + pick % 3000, align = 1u << (pick >> 12) % 12;
+		paddr_t at = count == 1 && align == 1 ? pmm_alloc(&kpmm)
+						       : pmm_alloc_contig(&kpmm, count, align);
+		if (at) {
+			KEXPECT(!bad_frame(at, NULL), "frame 0x%x: %s", at, bad_frame(at, NULL));
+			held[nheld].at = at;
+			held[nheld++].count = count;
+		}
+	}
+	KEXPECT(pmm_index_agrees(&kpmm), "the index disagrees with the bitmap");
+	while (nheld) {
+		nheld--;
+		KEXPECT(pmm_free_contig(&kpmm, held[nheld].at, held[nheld].count) == PMM_OK,
+			"freeing 0x%x refused", held[nheld].at);
+	}
+	KEXPECT(kpmm.stats.free_frames == before, "free count %u, expected %u",
+		kpmm.stats.free_frames, before);
+	KEXPECT(refused_calls() == refused, "%u calls refused", refused_calls() - refused);
+	KEXPECT(pmm_index_agrees(&kpmm), "the index disagrees with the bitmap after freeing");
+}

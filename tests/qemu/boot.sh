@@ -16,14 +16,21 @@ ptdump) exec timeout "${BOOT_TIMEOUT:-300}" python3 tests/qemu/compare_ptdump.py
 gdb)    exec bash tests/qemu/gdb_check.sh "$name" "$@" ;;
 esac
 
+# Arguments "+WORD" are words for the kernel's command line (e.g. +pmm=bitmap).
+words="" qemu_args=()
+for a in "$@"; do
+	if [[ $a == +* ]]; then words+=" ${a#+}"; else qemu_args+=("$a"); fi
+done
+set -- "${qemu_args[@]}"
+
 pass() { echo "PASS $name${1:+: $1}"; }
 fail() { echo "FAIL $name: $1 (log: $log)"; }
 
 args=(-no-reboot -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@")
 if [[ " $* " != *" -cdrom "* ]]; then
 	case $kind in
-	ktest)   args+=(-kernel build/kernel.elf -append "test") ;;
-	crash)   args+=(-kernel build/kernel.elf -append "test=$name") ;;
+	ktest)   args+=(-kernel build/kernel.elf -append "test$words") ;;
+	crash)   args+=(-kernel build/kernel.elf -append "test=$name$words") ;;
 	monitor) args+=(-kernel build/kernel.elf) ;;
 	esac
 fi

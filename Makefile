@@ -29,6 +29,9 @@ KOBJ    := $(patsubst %,$(BUILD)/k/%.o,$(KSRC))
 
 all: $(BUILD)/kernel.elf
 
+# A target whose recipe fails (say, grub-file rejecting the kernel) is removed.
+.DELETE_ON_ERROR:
+
 $(BUILD)/k/%.c.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
@@ -53,16 +56,16 @@ HOST_TESTS  := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/test_*.
 FUZZERS     := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/fuzz_*.c))
 BENCHES     := $(patsubst bench/%.c,$(HOST)/%,$(wildcard bench/bench_*.c))
 
-$(HOST)/test_%: tests/host/test_%.c tests/host/check.c tests/host/check.h $(MM_CORE) mm/*.h
+$(HOST)/test_%: tests/host/test_%.c tests/host/check.c tests/host/check.h $(MM_CORE) mm/*.h arch/x86/*.h
 	@mkdir -p $(HOST)
 	$(CC) $(HOST_CFLAGS) -o $@ $< tests/host/check.c $(MM_CORE)
 
-$(HOST)/fuzz_%: tests/host/fuzz_%.c $(MM_CORE) mm/*.h
+$(HOST)/fuzz_%: tests/host/fuzz_%.c $(MM_CORE) mm/*.h arch/x86/*.h
 	@mkdir -p $(HOST)
 	$(CLANG) -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(MM_CORE)
 
-$(HOST)/bench_%: bench/bench_%.c $(MM_CORE) mm/*.h
+$(HOST)/bench_%: bench/bench_%.c $(MM_CORE) mm/*.h arch/x86/*.h
 	@mkdir -p $(HOST)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -o $@ $< $(MM_CORE)
 

@@ -18,8 +18,10 @@ const char BOOT_MODULE[] = "module";
 
 static void add_region(uint64_t start, uint64_t len, const char *what)
 {
-	if (len == 0 || boot_info.nregions == BOOT_REGIONS_MAX)
+	if (len == 0)
 		return;
+	if (boot_info.nregions == BOOT_REGIONS_MAX)
+		panic("bootinfo: more than %d boot regions to keep reserved", BOOT_REGIONS_MAX);
 	boot_info.regions[boot_info.nregions++] =
 		(struct boot_region){ { start, start + len }, what };
 }

@@ -109,6 +109,10 @@ static void cmd_dump(int argc, char **argv)
 		kprintf("usage: dump v|p <addr> <len>\n");
 		return;
 	}
+	if (len > 4096) {
+		kprintf("dump: at most 4096 bytes at a time\n");
+		len = 4096;
+	}
 	addr &= ~3u;
 	for (uint32_t off = 0; off < len; off += 4) {
 		uint32_t a = addr + off, word;

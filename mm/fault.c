@@ -12,6 +12,7 @@
 #include "arch/x86/io.h"
 #include "arch/x86/memlayout.h"
 #include "arch/x86/trap.h"
+#include "kernel/panic.h"
 #include "kernel/printf.h"
 #include "vmalloc.h"
 #include "vmm.h"
@@ -50,7 +51,7 @@ const char *fault_cause(const struct page_fault *pf)
 	return "protection violation";
 }
 
-static void print_entry(const char *what, unsigned index, uint32_t e)
+static void print_entry(const char *what, unsigned index, uint32_t e, bool pde)
 {
 	kprintf("  %s[%u] = %08x", what, index, e);
 	if (!(e & PTE_P)) {
@@ -58,7 +59,7 @@ static void print_entry(const char *what, unsigned index, uint32_t e)
 		return;
 	}
 	kprintf(" (P%s%s%s%s%s%s)\n", e & PTE_RW ? " RW" : " RO", e & PTE_US ? " US" : " S",
-		e & PTE_A ? " A" : "", e & PTE_D ? " D" : "", e & PDE_PS ? " PS" : "",
+		e & PTE_A ? " A" : "", e & PTE_D ? " D" : "", e & PDE_PS ? (pde ? " PS" : " PAT") : "",
 		e & PTE_G ? " G" : "");
 }
 
@@ -74,9 +75,9 @@ static void explain(const struct trap_frame *tf)
 		pf.error & PF_P ? "protection" : "not-present", pf.error & PF_W ? "write" : "read",
 		pf.error & PF_U ? "user" : "supervisor", pf.error & PF_RSVD ? ", reserved bit" : "",
 		pf.error & PF_I ? ", fetch" : "");
-	print_entry("PDE", PDX(pf.addr), pf.pde);
+	print_entry("PDE", PDX(pf.addr), pf.pde, true);
 	if ((pf.pde & PTE_P) && !(pf.pde & PDE_PS))
-		print_entry("PTE", PTX(pf.addr), pf.pte);
+		print_entry("PTE", PTX(pf.addr), pf.pte, false);
 }
 
 static bool resolve(struct trap_frame *tf)
@@ -99,6 +100,6 @@ void fault_init(void)
 
 void fault_add_resolver(fault_resolver_t resolver)
 {
-	if (nresolvers < RESOLVERS_MAX)
-		resolvers[nresolvers++] = resolver;
+	KASSERT(nresolvers < RESOLVERS_MAX);
+	resolvers[nresolvers++] = resolver;
 }

@@ -29,8 +29,10 @@
 
 #include "mm_log.h"
 
-#define USER_TOP_PDX (0xC0000000u >> LARGE_PAGE_SHIFT) /* first kernel slot */
+#define USER_TOP 0xC0000000u /* where the kernel half starts */
+#define USER_TOP_PDX (USER_TOP >> LARGE_PAGE_SHIFT)
 #define LARGE_MASK (LARGE_PAGE_SIZE - 1)
+#define FOUR_GIB 0x100000000ull
 
 /* Where walk() found the translation of an address. */
 struct slot {
@@ -40,7 +42,7 @@ struct slot {
 
 void pt_init(struct pagetable *pt, uint32_t dir, const struct pt_ops *ops, void *ctx)
 {
-	*pt = (struct pagetable){ dir, ops, ctx, 0 };
+	*pt = (struct pagetable){ dir, ops, ctx, 0, ENTRIES_PER_TABLE };
 }
 
 static pde_t *directory(struct pagetable *pt)
@@ -175,11 +177,13 @@ static enum vm_result split_if_partial(struct pagetable *pt, uint32_t addr, uint
 	return split_large(pt, PDX(addr));
 }
 
-static enum vm_result check_range(uint32_t va, uint32_t len, uint32_t flags)
+static enum vm_result check_range(const struct pagetable *pt, uint32_t va, uint32_t len,
+				  uint32_t flags)
 {
 	if (va % PAGE_SIZE || len % PAGE_SIZE)
 		return VM_EALIGN;
-	if (len == 0 || (uint64_t)va + len > 0x100000000ull || (flags & ~PT_FLAGS_ALLOWED))
+	if (len == 0 || (uint64_t)va + len > (uint64_t)pt->limit_pdx << LARGE_PAGE_SHIFT ||
+	    (flags & ~PT_FLAGS_ALLOWED) || ((flags & PTE_G) && va < USER_TOP))
 		return VM_EINVAL;
 	/*
 	 * Kernel-half tables are supervisor-only (table_pde), so a user page
@@ -224,8 +228,6 @@ static bool fits_large(uint32_t va, uint32_t pa, uint64_t end)
 	return !(va & LARGE_MASK) && !(pa & LARGE_MASK) && (uint64_t)va + LARGE_PAGE_SIZE <= end;
 }
 
-static void free_table_if_empty(struct pagetable *pt, unsigned pdx);
-
 enum vm_result pt_map(struct pagetable *pt, uint32_t va, uint32_t pa, uint32_t len,
 		      uint32_t flags)
 {
@@ -233,12 +235,12 @@ enum vm_result pt_map(struct pagetable *pt, uint32_t va, uint32_t pa, uint32_t l
 	enum vm_result r;
 
 	flags &= ~PT_LARGE;
-	if ((r = check_range(va, len, flags)) != VM_OK)
+	if ((r = check_range(pt, va, len, flags)) != VM_OK)
 		return r;
 	if (pa % PAGE_SIZE)
 		return VM_EALIGN;
 	uint64_t end = (uint64_t)va + len;
-	if ((uint64_t)pa + len > 0x100000000ull)
+	if ((uint64_t)pa + len > FOUR_GIB)
 		return VM_EINVAL;
 	if (any_page(pt, va, end, true))
 		return VM_EEXIST;
@@ -273,6 +275,8 @@ static void free_table_if_empty(struct pagetable *pt, unsigned pdx)
 		if (t[i] & PTE_P)
 			return;
 	set_pde(pt, pdx, 0);
+	/* No cached walk may still reach the table when its frame is reused. */
+	pt->ops->flush(pt->ctx, PGADDR(pdx, 0), ENTRIES_PER_TABLE);
 	pt->ops->free(pt->ctx, pde & PTE_ADDR_MASK);
 	pt->tables--;
 }
@@ -285,7 +289,7 @@ static enum vm_result edit_range(struct pagetable *pt, uint32_t va, uint32_t len
 				 uint32_t flags, bool unmap)
 {
 	uint64_t end = (uint64_t)va + len;
-	enum vm_result r = check_range(va, len, flags);
+	enum vm_result r = check_range(pt, va, len, flags);
 
 	if (r != VM_OK)
 		return r;
@@ -335,6 +339,8 @@ enum vm_result pt_protect(struct pagetable *pt, uint32_t va, uint32_t len, uint3
 	return edit_range(pt, va, len, flags, false);
 }
 
+/* For a space that is not loaded: no TLB or paging-structure cache holds its
+ * entries (a CR3 load drops them), so its tables can be freed right away. */
 void pt_free_tables(struct pagetable *pt, unsigned first, unsigned last)
 {
 	if (last >= ENTRIES_PER_TABLE)
@@ -361,8 +367,8 @@ void pt_for_each_range(struct pagetable *pt, uint32_t va, uint64_t len,
 	uint64_t end = (uint64_t)va + len, v = va;
 	struct pt_mapping run = { 0, 0, 0, 0 };
 
-	if (end > 0x100000000ull)
-		end = 0x100000000ull;
+	if (end > FOUR_GIB)
+		end = FOUR_GIB;
 	while (v < end) {
 		struct pt_mapping m;
 		struct slot s;

@@ -10,8 +10,10 @@
  * model of the MMU).
  *
  * Rules every call follows:
- *   - addresses and lengths are page-aligned, ranges do not wrap: otherwise
- *     VM_EALIGN / VM_EINVAL and nothing changes;
+ *   - addresses and lengths are page-aligned, ranges do not wrap and stay
+ *     below limit_pdx: otherwise VM_EALIGN / VM_EINVAL and nothing changes;
+ *   - PTE_G (global) is refused below 0xC0000000: a global translation
+ *     survives CR3 loads, so in a user half it would leak between spaces;
  *   - pt_map refuses (VM_EEXIST) if any page of the range is already mapped;
  *     pt_unmap and pt_protect refuse (VM_ENOENT) if any page is not: a
  *     refused call changes nothing;
@@ -60,6 +62,13 @@ struct pagetable {
 	const struct pt_ops *ops;
 	void *ctx;
 	uint32_t tables; /* page tables this pagetable allocated and still holds */
+	/*
+	 * Directory slots [0, limit_pdx) may be edited; ranges reaching past
+	 * are refused (VM_EINVAL).  pt_init allows all 1024; the kernel keeps
+	 * its kmap, window and recursive slots, and a user space its user
+	 * half, out of reach.
+	 */
+	unsigned limit_pdx;
 };
 
 enum vm_result {

@@ -92,12 +92,14 @@ const char *vmalloc_guard_name(uint32_t addr)
 	if (addr < VMALLOC_START || addr >= VMALLOC_END)
 		return NULL;
 	uint32_t page = addr & ~(PAGE_SIZE - 1);
-	for (unsigned i = 0; i < nareas; i++) {
+	/* A page can be both a stack's guard and the one after the area below
+	 * it: the stack is what overflowed into it, so it names the page. */
+	for (unsigned i = 0; i < nareas; i++)
 		if (page == areas[i].start - PAGE_SIZE && areas[i].kind == VM_AREA_STACK)
 			return "kernel stack guard page";
+	for (unsigned i = 0; i < nareas; i++)
 		if (page == areas[i].start + areas[i].size)
 			return "guard page after a vmalloc area";
-	}
 	return NULL;
 }
 

@@ -30,6 +30,7 @@
 
 #include "arch/x86/io.h"
 #include "arch/x86/memlayout.h"
+#include "arch/x86/physmem.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
 #include "kernel/printf.h"
@@ -60,7 +61,7 @@ void *kmap(enum kmap_slot slot, uint32_t pa)
 
 static void *frame_ptr(enum kmap_slot slot, uint32_t pa)
 {
-	return pa < DIRECT_MAP_SIZE ? P2V(pa) : kmap(slot, pa);
+	return pa < direct_map_end ? P2V(pa) : kmap(slot, pa);
 }
 
 static void *recursive_table(unsigned pdx)
@@ -116,10 +117,11 @@ void tlb_flush_range(uint32_t va, uint32_t pages)
 		for (uint32_t i = 0; i < pages; i++)
 			invlpg((void *)(va + i * PAGE_SIZE));
 		vmm_stats.invlpg += pages;
-	} else if ((uint64_t)va + (uint64_t)pages * PAGE_SIZE > KERNEL_BASE) {
+	} else if ((uint64_t)va + (uint64_t)pages * PAGE_SIZE > KERNEL_BASE && (read_cr4() & CR4_PGE)) {
 		/* Kernel pages are global: only toggling CR4.PGE drops them (SDM 4.10.4.1). */
 		uint32_t cr4 = read_cr4();
-		__asm__ volatile("mov %0, %%cr4; mov %1, %%cr4" : : "r"(cr4 & ~CR4_PGE), "r"(cr4) : "memory");
+		write_cr4(cr4 & ~CR4_PGE);
+		write_cr4(cr4);
 		vmm_stats.global_flushes++;
 	} else {
 		write_cr3(read_cr3());
@@ -204,6 +206,7 @@ static void map_direct(void)
 	if (top > LARGE_PAGE_SIZE)
 		map_or_panic(KERNEL_BASE + LARGE_PAGE_SIZE, LARGE_PAGE_SIZE,
 			     (uint32_t)top - LARGE_PAGE_SIZE, PTE_RW | PTE_G | PT_LARGE);
+	direct_map_end = top > LARGE_PAGE_SIZE ? (uint32_t)top : LARGE_PAGE_SIZE;
 }
 
 void vmm_init(void)
@@ -216,6 +219,7 @@ void vmm_init(void)
 	if (!dir)
 		panic("vmm: no frame for the kernel page directory");
 	pt_init(&kernel_space.pt, dir, &kernel_pt_ops, &kernel_space);
+	kernel_space.pt.limit_pdx = KMAP_PDX; /* kmap, window, recursive: not pagetable.c's */
 	link_space(&kernel_space);
 	map_kernel_image();
 	map_direct();
@@ -224,8 +228,8 @@ void vmm_init(void)
 	d[RECURSIVE_PDX] = dir | PTE_P | PTE_RW;
 
 	as_switch(&kernel_space);
-	__asm__ volatile("mov %%cr4, %%eax; or %0, %%eax; mov %%eax, %%cr4" : : "i"(CR4_PGE) : "eax");
-	__asm__ volatile("mov %%cr0, %%eax; or %0, %%eax; mov %%eax, %%cr0" : : "i"(CR0_WP) : "eax");
+	write_cr4(read_cr4() | CR4_PGE);
+	write_cr0(read_cr0() | CR0_WP);
 }
 
 void as_switch(struct addrspace *as)
@@ -256,6 +260,7 @@ struct addrspace *as_create(void)
 	d[PHYS_WINDOW_PDX] = 0;
 	d[RECURSIVE_PDX] = dir | PTE_P | PTE_RW;
 	pt_init(&as->pt, dir, &kernel_pt_ops, as);
+	as->pt.limit_pdx = KERNEL_PDX_FIRST; /* the kernel half is edited through kernel_space */
 	link_space(as);
 	return as;
 }
@@ -287,11 +292,22 @@ enum vm_result vmm_unmap_free(struct addrspace *as, uint32_t va, uint32_t len)
 
 	if (va % PAGE_SIZE || len % PAGE_SIZE)
 		return VM_EALIGN;
+	if (len == 0 || (uint64_t)va + len > (uint64_t)as->pt.limit_pdx << LARGE_PAGE_SHIFT)
+		return VM_EINVAL;
 	for (uint32_t off = 0; off < len; off += PAGE_SIZE)
 		if (!pt_query(&as->pt, va + off, &m))
 			return VM_ENOENT;
-	pt_for_each_range(&as->pt, va, len, free_owned_run, NULL);
-	return pt_unmap(&as->pt, va, len);
+	/* Page by page, and each frame freed only once nothing maps it any more. */
+	for (uint32_t off = 0; off < len; off += PAGE_SIZE) {
+		pt_query(&as->pt, va + off, &m);
+		uint32_t pa = m.pa + (va + off - m.va);
+		enum vm_result r = pt_unmap(&as->pt, va + off, PAGE_SIZE);
+		if (r != VM_OK)
+			return r; /* a split found no frame: the rest stays mapped */
+		if (m.flags & VMM_OWNED)
+			pmm_free(&kpmm, pa);
+	}
+	return VM_OK;
 }
 
 enum vm_result vmm_map_anon(struct addrspace *as, uint32_t va, uint32_t len, uint32_t flags)
@@ -301,6 +317,8 @@ enum vm_result vmm_map_anon(struct addrspace *as, uint32_t va, uint32_t len, uin
 
 	if (va % PAGE_SIZE || len % PAGE_SIZE)
 		return VM_EALIGN;
+	if (len == 0)
+		return VM_EINVAL;
 	for (off = 0; off < len; off += PAGE_SIZE) {
 		uint32_t f = zeroed_frame();
 		if (!f) {

@@ -84,8 +84,8 @@ enum kmap_slot {
 };
 
 /*
- * A kernel pointer to frame `pa` through kmap slot `slot`, valid until the
- * slot is used again.  Frames in the direct map come back through it instead.
+ * A kernel pointer to frame `pa` (and the byte offset within it) through
+ * kmap slot `slot`, valid until the slot is used again.
  */
 void *kmap(enum kmap_slot slot, uint32_t pa);
 

@@ -4,11 +4,17 @@
 # everything is there.  Needs root (or sudo) when something must be installed.
 set -euo pipefail
 
-# package : a command or file whose presence shows the package is installed
+# Files whose presence shows a library package is there; the compilers say
+# where they look, so no version number is written here.  A compiler that is
+# missing or lacks the library answers with a bare name, which counts as absent.
+libgcc32=$(gcc -m32 -print-libgcc-file-name 2>/dev/null || true)
+fuzzer_rt=$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null || true)
+
+# package : a command on PATH, or an absolute file
 checks=(
   "make:make"
   "gcc:gcc"
-  "gcc-multilib:/usr/lib/gcc/x86_64-linux-gnu/12/32/libgcc.a"
+  "gcc-multilib:${libgcc32:-libgcc.a}"
   "binutils:ld"
   "qemu-system-x86:qemu-system-i386"
   "grub-pc-bin:/usr/lib/grub/i386-pc/multiboot.mod"
@@ -16,7 +22,7 @@ checks=(
   "xorriso:xorriso"
   "mtools:mcopy"
   "clang:clang"
-  "libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"
+  "libclang-rt-14-dev:${fuzzer_rt:-libclang_rt.fuzzer-x86_64.a}"
   "gdb:gdb"
   "gnuplot-nox:gnuplot"
   "python3:python3"
@@ -25,11 +31,11 @@ checks=(
 missing=()
 for c in "${checks[@]}"; do
   pkg=${c%%:*} probe=${c#*:}
-  if [[ $probe == /* ]]; then
-    [[ -e $probe ]] || missing+=("$pkg")
-  else
-    command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg")
-  fi
+  case $probe in
+  /*)    [[ -e $probe ]] || missing+=("$pkg") ;;
+  *.a)   missing+=("$pkg") ;; # a library the compiler could not find
+  *)     command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg") ;;
+  esac
 done
 
 if ((${#missing[@]} == 0)); then

@@ -51,11 +51,26 @@ prepare_boots() {
 	bash scripts/mkiso.sh build/test-cutmem.iso "test hole=16M-32M" "cutmem 16M 32M"
 }
 
-run_matrix() {
+trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; printf '%s' "${s%"${s##*[![:space:]]}"}"; }
+
+matrix_rows() {
 	grep -vE '^\s*(#|$)' tests/qemu/matrix | while IFS='|' read -r name kind expected args; do
-		printf '%s\0%s\0%s\0%s\0' "$(xargs <<<"$name")" "$(xargs <<<"$kind")" \
-			"$(xargs <<<"$expected")" "$(xargs <<<"$args")"
-	done | xargs -0 -n4 -P"${BOOT_JOBS:-2}" sh -c 'bash tests/qemu/boot.sh "$0" "$1" "$2" $3'
+		printf '%s\0%s\0%s\0%s\0' "$(trim "$name")" "$(trim "$kind")" "$(trim "$expected")" \
+			"$(trim "$args")"
+	done
+}
+
+# Every row must end in exactly one line of its own, "PASS name..." or
+# "FAIL name..."; a checker that died or hung without saying so is a failure.
+run_matrix() {
+	local out name
+	out=$(mktemp)
+	matrix_rows | xargs -0 -n4 -P"${BOOT_JOBS:-2}" sh -c 'bash tests/qemu/boot.sh "$0" "$1" "$2" $3' |
+		tee "$out"
+	matrix_rows | xargs -0 -n4 sh -c 'echo "$0"' | while read -r name; do
+		grep -qE "^(PASS|FAIL) $name(:| |$)" "$out" || echo "FAIL $name: no result (the checker died or hung)"
+	done
+	rm -f "$out"
 }
 
 echo "== host tests"

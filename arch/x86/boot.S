@@ -64,13 +64,17 @@ higher_half:
 2:	hlt
 	jmp 2b
 
+	/* Zeroed by the loader (Multiboot loads .bss as zeros).  The stack
+	 * comes first so that, should it overflow before kmain moves to a
+	 * guarded stack, it runs into other .bss rather than the live
+	 * page directory. */
 	.section .bss.pagealigned, "aw", @nobits
 	.balign 4096
-	.global boot_page_directory
-boot_page_directory:
-	.skip 4096
 	.global boot_stack
 boot_stack:
 	.skip BOOT_STACK_SIZE
+	.global boot_page_directory
+boot_page_directory:
+	.skip 4096
 
 	.section .note.GNU-stack, "", @progbits

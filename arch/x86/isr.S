@@ -59,6 +59,7 @@ TRAP_NOERR 31
 
 trap_common:
 	pusha
+	cld                  /* C code expects the direction flag clear */
 	push %ds
 	push %es
 	push %fs

@@ -38,8 +38,7 @@
 #define KHEAP_END        0xF8000000
 #define VMALLOC_START    0xF8000000 /* virtually contiguous kernel allocations */
 #define VMALLOC_END      0xFF400000
-#define KMAP_BASE        0xFF400000 /* KMAP_SLOTS temporary 4 KiB mappings */
-#define KMAP_SLOTS       1024
+#define KMAP_BASE        0xFF400000 /* temporary 4 KiB mappings (enum kmap_slot) */
 #define PHYS_WINDOW      0xFF800000 /* 4 MiB window onto any physical block */
 #define RECURSIVE_BASE   0xFFC00000 /* page table of slot i at RECURSIVE_BASE + i * 4 KiB */
 #define RECURSIVE_DIR    0xFFFFF000 /* the current page directory */

@@ -12,12 +12,14 @@
 #include "io.h"
 #include "memlayout.h"
 
+uint32_t direct_map_end = DIRECT_MAP_SIZE;
+
 /* The current directory, through the recursive slot (set up by boot.S). */
 static pde_t *const current_directory = (pde_t *)RECURSIVE_DIR;
 
 void *phys_ptr(uint32_t pa)
 {
-	if (pa < DIRECT_MAP_SIZE)
+	if (pa < direct_map_end)
 		return P2V(pa);
 	uint32_t block = pa & ~(uint32_t)(LARGE_PAGE_SIZE - 1);
 	pde_t want = block | PDE_PS | PTE_RW | PTE_P;

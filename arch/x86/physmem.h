@@ -12,6 +12,12 @@
 #include <stdint.h>
 
 /*
+ * Physical memory below this is mapped at KERNEL_BASE + pa.  The boot stub
+ * maps DIRECT_MAP_SIZE; the VMM maps only as far as RAM goes and lowers it.
+ */
+extern uint32_t direct_map_end;
+
+/*
  * A kernel pointer to physical address `pa`.  Inside the direct map it stays
  * valid; above it, it is valid only up to the end of pa's 4 MiB block and
  * until the next phys_ptr() call for another block.

@@ -16,10 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TRAP_DE 0  /* divide error */
-#define TRAP_UD 6  /* invalid opcode */
 #define TRAP_DF 8  /* double fault */
-#define TRAP_GP 13 /* general protection */
 #define TRAP_PF 14 /* page fault */
 #define TRAP_COUNT 32
 

@@ -123,6 +123,10 @@ KTEST(vmm_kernel_pages_global)
 KTEST(vmm_recursive_matches_walk)
 {
 	const pde_t *dir = (const pde_t *)RECURSIVE_DIR;
+	/* The walk must not itself go through the recursive mapping: the same
+	 * tables seen as "another space" are reached through kmap slots. */
+	struct pagetable through_kmap = kernel_space.pt;
+	through_kmap.ctx = &through_kmap;
 	uint32_t probes[] = { (uint32_t)__text_start, KERNEL_BASE + LARGE_PAGE_SIZE, read_esp(),
 			      (uint32_t)&kpmm, KMAP_BASE };
 
@@ -131,17 +135,59 @@ KTEST(vmm_recursive_matches_walk)
 		uint32_t va = probes[i];
 		struct pt_mapping m;
 		pde_t pde = dir[PDX(va)];
-		if (!pt_query(kpt(), va, &m))
-			continue;
+		KEXPECT(pt_query(&through_kmap, va, &m), "va %x not mapped in the kmap walk", va);
 		if (pde & PDE_PS) {
 			KEXPECT(m.size == LARGE_PAGE_SIZE && (pde & PDE_LARGE_MASK) == m.pa,
 				"va %x: PDE %x vs walk pa %x", va, pde, m.pa);
 			continue;
 		}
 		pte_t pte = ((const pte_t *)(RECURSIVE_BASE + PDX(va) * PAGE_SIZE))[PTX(va)];
-		KEXPECT((pte & PTE_ADDR_MASK) == m.pa && (pte & PTE_FLAGS_MASK) == m.flags,
+		KEXPECT((pte & PTE_ADDR_MASK) == m.pa && (pte & PTE_FLAGS_MASK & ~PDE_PS) == m.flags,
 			"va %x: recursive PTE %x, walk says pa %x flags %x", va, pte, m.pa, m.flags);
 	}
+}
+
+#define UNUSED_KERNEL_SLOT_VA 0xFF000000u /* top of the vmalloc region: no table yet */
+
+/* Would a read of `va` fault in space `as`?  (switches there and back) */
+static bool faults_in(struct addrspace *as, uint32_t va, uint32_t *value)
+{
+	as_switch(as);
+	int r = probe_read((void *)va, value);
+	as_switch(&kernel_space);
+	return r != 0;
+}
+
+KTEST(vmm_kernel_half_shared)
+{
+	uint32_t free0 = kpmm.stats.free_frames, syncs = vmm_stats.kernel_pde_syncs, v = 0;
+	struct addrspace *a = as_create(), *b = as_create();
+	uint32_t f = pmm_alloc(&kpmm);
+
+	KEXPECT(a && b && f, "no memory");
+	KEXPECT(!pt_query(kpt(), UNUSED_KERNEL_SLOT_VA, &(struct pt_mapping){ 0, 0, 0, 0 }),
+		"the test slot is already in use");
+	/* A new kernel page table after both spaces exist: it must reach both. */
+	KEXPECT(pt_map(kpt(), UNUSED_KERNEL_SLOT_VA, f, PAGE_SIZE, PTE_RW | PTE_G) == VM_OK, "map failed");
+	KEXPECT(vmm_stats.kernel_pde_syncs >= syncs + 2, "the new kernel table was copied to %u spaces",
+		vmm_stats.kernel_pde_syncs - syncs);
+	*(volatile uint32_t *)UNUSED_KERNEL_SLOT_VA = 0x5EED;
+	KEXPECT(!faults_in(a, UNUSED_KERNEL_SLOT_VA, &v) && v == 0x5EED, "space a does not see it (0x%x)", v);
+	KEXPECT(!faults_in(b, UNUSED_KERNEL_SLOT_VA, &v) && v == 0x5EED, "space b does not see it (0x%x)", v);
+	/* Unmapping frees the table: every space must lose it. */
+	KEXPECT(pt_unmap(kpt(), UNUSED_KERNEL_SLOT_VA, PAGE_SIZE) == VM_OK, "unmap failed");
+	KEXPECT(faults_in(a, UNUSED_KERNEL_SLOT_VA, &v), "space a still reads the unmapped page");
+	KEXPECT(faults_in(b, UNUSED_KERNEL_SLOT_VA, &v), "space b still reads the unmapped page");
+	KEXPECT(pt_map(&a->pt, UNUSED_KERNEL_SLOT_VA, f, PAGE_SIZE, PTE_RW) == VM_EINVAL,
+		"a user space may edit the kernel half");
+	KEXPECT(pt_map(kpt(), RECURSIVE_BASE, f, PAGE_SIZE, PTE_RW) == VM_EINVAL,
+		"the recursive slot is editable");
+	KEXPECT(pt_map(&a->pt, TEST_VA, f, PAGE_SIZE, PTE_RW | PTE_G) == VM_EINVAL,
+		"a global page in the user half was accepted");
+	pmm_free(&kpmm, f);
+	as_destroy(a);
+	as_destroy(b);
+	KEXPECT(kpmm.stats.free_frames == free0, "free frames %u, expected %u", kpmm.stats.free_frames, free0);
 }
 
 KTEST(vmm_spaces_isolated)

@@ -63,7 +63,10 @@ def monitor(command):
     data = b""
     s.sendall(command.encode() + b"\n")
     while not data.rstrip().endswith(b"(qemu)") or command.encode() not in data:
-        data += s.recv(65536)
+        chunk = s.recv(65536)
+        if not chunk:
+            fail(f"QEMU's monitor closed the connection during {command!r}")
+        data += chunk
     s.close()
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", data.decode(errors="replace")).replace("\r", "")
     log.write(f"\n--- QEMU monitor: {command}\n{text}\n")
@@ -79,9 +82,14 @@ try:
     qemu.stdin.write(b"halt\n")
     qemu.stdin.flush()
     qemu.wait(timeout=30)
+    if qemu.returncode != 1:
+        fail(f"QEMU exit status {qemu.returncode} after 'halt', expected 1")
 except subprocess.TimeoutExpired:
     qemu.kill()
     fail("QEMU did not stop after 'halt'")
+except (OSError, socket.timeout) as e:
+    qemu.kill()
+    fail(f"talking to QEMU failed: {e}")
 
 # The kernel's runs: "  c0000000-c00b7fff -> 00000000-000b7fff   736K  4K  RW S  G".
 kernel = []

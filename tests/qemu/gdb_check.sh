@@ -8,12 +8,15 @@ set -uo pipefail
 name=$1
 shift
 log=build/test-logs/$name.log
-port=$((20000 + $$ % 20000))
+port=$((20000 + RANDOM % 20000))
 qemu-system-i386 "$@" -no-reboot -display none -serial null -kernel build/kernel.elf \
 	-S -gdb "tcp:127.0.0.1:$port" &
 qemu=$!
 trap 'kill $qemu 2>/dev/null' EXIT
-sleep 0.5
+for _ in $(seq 50); do # wait until the stub listens, at most 5 s
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.1
+done
 timeout 120 gdb -q -batch -nx build/kernel.elf -x scripts/gdb/kernel.py \
 	-ex "target remote 127.0.0.1:$port" -ex 'break monitor_run' -ex continue \
 	-ex 'kpt-translate 0xc0101000' -ex 'kpt-translate 0xc0800010' -ex 'kpt-translate 0' \

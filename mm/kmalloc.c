@@ -181,7 +181,7 @@ size_t kalloc_usable_size(struct kalloc *ka, const void *p)
 	struct kmem_cache *c = cache_of(ka, p);
 
 	if (c)
-		return slab_object_info(c, p, &info) ? c->size : 0;
+		return slab_object_info(c, p, &info) ? info.usable : 0;
 	if (in_heap(ka, p))
 		return heap_usable_size(&ka->heap, p);
 	struct huge_alloc **r = huge_find(ka, p);

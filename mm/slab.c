@@ -377,6 +377,7 @@ bool slab_object_info(struct kmem_cache *c, const void *obj, struct heap_block_i
 		info->caller = record(c, obj)->caller;
 		info->seq = record(c, obj)->seq;
 		info->requested = record(c, obj)->requested;
+		info->usable = info->requested; /* the red zone starts right after */
 	}
 	return true;
 }

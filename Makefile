@@ -71,6 +71,35 @@ $(HOST)/bench_%: bench/bench_%.c $(MM_CORE) mm/*.h arch/x86/*.h
 
 host-tests: $(HOST_TESTS) $(FUZZERS)
 
+# ---- the allocator as an LD_PRELOAD malloc (preload/) --------------------
+# `make preload`: build/host/libkheap.so, mm/kmalloc.c and its layers behind
+# the malloc family.  Only the malloc family is exported; -fno-builtin keeps
+# gcc from turning the library's own calls into calls of malloc/calloc.
+HEAP_CORE      := mm/heap.c mm/slab.c mm/kmalloc.c
+PRELOAD_LIB    := $(HOST)/libkheap.so
+PRELOAD_SRC    := $(wildcard preload/*.c) $(HEAP_CORE)
+PRELOAD_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -fPIC -fvisibility=hidden \
+	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free
+PRELOAD_CHECKS := $(HOST)/preload_api
+HEAP_BENCH_SRC := bench/bench_heap.c $(wildcard bench/heap_*.c)
+
+$(PRELOAD_LIB): $(PRELOAD_SRC) preload/*.h mm/heap.h mm/slab.h mm/kmalloc.h
+	@mkdir -p $(HOST)
+	$(CC) $(PRELOAD_CFLAGS) -shared -Wl,-z,defs -o $@ $(PRELOAD_SRC) -lpthread
+
+$(HOST)/preload_%: tests/preload/%.c
+	@mkdir -p $(HOST)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $< -lpthread
+
+# The heap benchmark runs programs on the library, so it needs it built.
+$(HOST)/bench_heap: $(HEAP_BENCH_SRC) bench/*.h $(HEAP_CORE) mm/*.h $(PRELOAD_LIB)
+	@mkdir -p $(HOST)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -o $@ $(HEAP_BENCH_SRC) $(HEAP_CORE) -lpthread -ldl
+
+preload: $(PRELOAD_LIB) $(PRELOAD_CHECKS)
+
+.PHONY: preload
+
 # ---- running -------------------------------------------------------------
 QEMU_FLAGS := -machine $(MACHINE) -m $(MEM) -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
@@ -100,7 +129,7 @@ debug: tools all
 	bash scripts/debug.sh $(BUILD)/kernel.elf "$(QEMU_FLAGS)" "$(CMDLINE)"
 
 test: tools
-	@$(MAKE) --no-print-directory all host-tests $(BENCHES)
+	@$(MAKE) --no-print-directory all host-tests preload $(BENCHES)
 	@bash tests/run.sh
 
 bench: tools all $(BENCHES)

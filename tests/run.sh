@@ -2,6 +2,7 @@
 # run.sh - everything `make test` runs, and the one summary line at the end.
 #   1. host tests (build/host/test_*): TAP, one result per case
 #   2. fuzzers (build/host/fuzz_*): FUZZ_SECONDS each (default 20), from a fresh corpus
+#      then real programs on the LD_PRELOAD heap (tests/preload/run.sh)
 #   3. the benchmark in --quick mode: it must still run and find no misbehaviour
 #   4. the QEMU boot matrix (tests/qemu/matrix), two boots at a time
 # Every result is a line "PASS x", "FAIL x: why" or "SKIP x"; the last line is
@@ -78,6 +79,8 @@ echo "== host tests"
 for t in build/host/test_*; do [[ -x $t ]] && run_host_test "$t"; done | report
 echo "== fuzzers (${fuzz_seconds}s each)"
 for f in build/host/fuzz_*; do [[ -x $f ]] && run_fuzzer "$f"; done | report
+echo "== preload"
+bash tests/preload/run.sh | report
 echo "== benchmark smoke run"
 for b in build/host/bench_*; do
 	[[ -x $b ]] || continue

@@ -1,0 +1,299 @@
+/*
+ * kheap_preload.c - the kernel's allocator (mm/kmalloc.h) as the C library's
+ * malloc family, for LD_PRELOAD=build/host/libkheap.so.
+ *
+ * One struct kalloc serves the whole process: slab caches for small sizes,
+ * the boundary-tag heap over a region reserved at start-up (region.h), huge
+ * blocks as their own mappings.  The same code runs in the kernel; here it
+ * meets real programs, which is the point.
+ *
+ * Starting.  The first call of any entry point sets the allocator up, under
+ * the lock.  Nothing on that path may allocate: the lock is a plain word
+ * (lock.h), the region comes from mmap, the debug switch from getenv; no
+ * dlsym, no stdio, no pthread call.  The fork handlers are registered by a
+ * constructor, which runs after the C library is up and may itself call
+ * malloc.  If the reservation fails, every allocation fails with ENOMEM.
+ *
+ * Threads and fork.  One spinlock around every call into kalloc (lock.h
+ * says why a spinlock).  Around fork() the lock is held, so the child gets
+ * the heap in a consistent state, then released in both processes.
+ *
+ * Errors.  Allocation failures return NULL with errno ENOMEM; bad frees
+ * are refused and reported, one line on stderr each (report.h).
+ *
+ * Settings.  Release mode by default.  KHEAP_DEBUG=1 turns on red zones
+ * and poisoning in every layer: overruns, writes after free and bad frees
+ * are then reported with the block's details.
+ */
+#include "kheap_preload.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lock.h"
+#include "region.h"
+#include "report.h"
+
+#define API __attribute__((visibility("default")))
+#define CALLER __builtin_return_address(0)
+
+/* Address space reserved at start; halved until the system grants it. */
+#define RESERVE_MAX (sizeof(void *) == 8 ? (size_t)64 << 30 : (size_t)1 << 30)
+#define RESERVE_MIN ((size_t)256 << 20)
+#define HEAP_INITIAL (256 * 1024)   /* mapped at start, and never given back */
+#define HEAP_GROW_STEP (256 * 1024) /* see docs/design/heap.md */
+
+static struct kalloc ka;
+static struct spinlock lock;
+static bool ready, broken; /* written under the lock */
+
+static bool debug_requested(void)
+{
+	const char *v = getenv("KHEAP_DEBUG");
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+static uintptr_t reserve(size_t *bytes)
+{
+	for (*bytes = RESERVE_MAX; *bytes >= RESERVE_MIN; *bytes /= 2) {
+		uintptr_t base = region_reserve(*bytes);
+		if (base)
+			return base;
+	}
+	return 0;
+}
+
+/* Set the allocator up (lock held); false if it cannot be. */
+static bool start(void)
+{
+	const struct heap_config cfg = { REGION_PAGE, HEAP_INITIAL, HEAP_GROW_STEP, HEAP_INITIAL,
+					 HEAP_FIRST_FIT, debug_requested() };
+	size_t bytes;
+	uintptr_t base;
+
+	if (broken)
+		return false;
+	base = reserve(&bytes);
+	if (!base || !kalloc_init(&ka, base, base + bytes, &cfg, &region_heap_backend,
+				  &region_huge_backend)) {
+		broken = true;
+		return false;
+	}
+	report_attach(&ka);
+	ready = true;
+	return true;
+}
+
+/* Take the lock on a working allocator; false (lock free) if there is none. */
+static bool enter(void)
+{
+	spin_lock(&lock);
+	if (ready || start())
+		return true;
+	spin_unlock(&lock);
+	return false;
+}
+
+static void leave(void)
+{
+	spin_unlock(&lock);
+}
+
+static void *nomem_if_null(void *p)
+{
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+static void *alloc_aligned(size_t size, size_t align, const void *caller)
+{
+	void *p = NULL;
+
+	if (enter()) {
+		p = kalloc_aligned(&ka, size, align, caller);
+		leave();
+	}
+	return nomem_if_null(p);
+}
+
+static bool power_of_two(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+API void *malloc(size_t size)
+{
+	void *p = NULL;
+
+	if (enter()) {
+		p = kalloc_alloc(&ka, size, CALLER);
+		leave();
+	}
+	return nomem_if_null(p);
+}
+
+API void free(void *p)
+{
+	if (!p || !enter())
+		return;
+	kalloc_free(&ka, p, CALLER);
+	leave();
+}
+
+/*
+ * Huge blocks are fresh anonymous mappings, zero already: clearing them
+ * would only fault in every page.  Other blocks are cleared after the lock
+ * is released, so a big calloc does not hold up other threads.
+ */
+API void *calloc(size_t n, size_t size)
+{
+	size_t bytes;
+	void *p = NULL;
+	bool fresh = false;
+
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (enter()) {
+		p = kalloc_alloc(&ka, bytes, CALLER);
+		fresh = bytes >= ka.huge_min;
+		leave();
+	}
+	if (p && !fresh)
+		memset(p, 0, bytes);
+	return nomem_if_null(p);
+}
+
+/* Like glibc: size 0 frees p and returns NULL; on failure p is left alone. */
+API void *realloc(void *p, size_t size)
+{
+	void *q = NULL;
+
+	if (enter()) {
+		q = kalloc_realloc(&ka, p, size, CALLER);
+		leave();
+	}
+	if (!q && (size || !p))
+		errno = ENOMEM;
+	return q;
+}
+
+API void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, bytes);
+}
+
+/* POSIX: align a power of two and a multiple of sizeof(void *); errno untouched. */
+API int posix_memalign(void **out, size_t align, size_t size)
+{
+	int saved = errno;
+	void *p;
+
+	if (!power_of_two(align) || align % sizeof(void *))
+		return EINVAL;
+	p = alloc_aligned(size, align, CALLER);
+	errno = saved;
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+/* C17: an alignment the implementation does not support gives NULL (EINVAL). */
+API void *aligned_alloc(size_t align, size_t size)
+{
+	if (!power_of_two(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return alloc_aligned(size, align, CALLER);
+}
+
+/* Like glibc: an alignment that is not a power of two is rounded up to one. */
+API void *memalign(size_t align, size_t size)
+{
+	size_t a = 1;
+
+	while (a < align && a <= SIZE_MAX / 2)
+		a *= 2;
+	if (a < align) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return alloc_aligned(size, a, CALLER);
+}
+
+API void *valloc(size_t size)
+{
+	return alloc_aligned(size, REGION_PAGE, CALLER);
+}
+
+/* valloc of size rounded up to whole pages (0: one page). */
+API void *pvalloc(size_t size)
+{
+	size_t bytes = size ? (size + REGION_PAGE - 1) & ~(size_t)(REGION_PAGE - 1) : REGION_PAGE;
+
+	if (bytes < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return alloc_aligned(bytes, REGION_PAGE, CALLER);
+}
+
+API size_t malloc_usable_size(void *p)
+{
+	size_t n = 0;
+
+	if (p && enter()) {
+		n = kalloc_usable_size(&ka, p);
+		leave();
+	}
+	return n;
+}
+
+API bool kheap_preload_stats(struct heap_stats *heap, struct kalloc_stats *front)
+{
+	bool up;
+
+	spin_lock(&lock);
+	up = ready;
+	if (up) {
+		*heap = ka.heap.stats;
+		*front = ka.stats;
+	}
+	spin_unlock(&lock);
+	return up;
+}
+
+/*
+ * fork() in one thread while another is inside the allocator would give
+ * the child a heap caught mid-update and a lock nobody will release.  So
+ * the lock is taken before fork and released after it, in the parent and
+ * in the child alike: the lock has no owner, and in the child the one
+ * thread there is the one that took it.
+ */
+static void fork_prepare(void)
+{
+	spin_lock(&lock);
+}
+
+static void fork_release(void)
+{
+	spin_unlock(&lock);
+}
+
+__attribute__((constructor)) static void register_fork_handlers(void)
+{
+	pthread_atfork(fork_prepare, fork_release, fork_release);
+}

@@ -1,0 +1,36 @@
+/*
+ * region.h - the address space the preloaded allocator lives in.
+ *
+ * The general heap (mm/heap.h) wants one contiguous region that grows at
+ * its top.  A process cannot know in advance how big its heap will get, so
+ * the library reserves a large range of address space once -- inaccessible
+ * and without swap reservation, so it costs neither memory nor commit
+ * charge -- and makes pages usable at the top as the heap grows.  Pages
+ * the heap gives back are discarded (their memory returns to the system)
+ * and made inaccessible again, so a stray pointer into them faults.
+ *
+ * Huge allocations do not live in the region: each is its own anonymous
+ * mapping, unmapped when freed.
+ *
+ * Everything here is a system call on memory the caller names; nothing
+ * allocates, so it is safe to use before the heap exists.
+ */
+#ifndef PRELOAD_REGION_H
+#define PRELOAD_REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mm/heap.h"
+#include "mm/kmalloc.h"
+
+#define REGION_PAGE 4096 /* the unit of growth and of huge blocks (x86 pages) */
+
+/* Reserve `bytes` of address space; its start (page-aligned) or 0. */
+uintptr_t region_reserve(size_t bytes);
+
+/* Backends over the reservation, for heap_init and kalloc_init. */
+extern const struct heap_backend region_heap_backend;
+extern const struct huge_backend region_huge_backend;
+
+#endif

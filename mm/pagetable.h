@@ -14,6 +14,8 @@
  *     below limit_pdx: otherwise VM_EALIGN / VM_EINVAL and nothing changes;
  *   - PTE_G (global) is refused below 0xC0000000: a global translation
  *     survives CR3 loads, so in a user half it would leak between spaces;
+ *     PTE_US is refused from 0xC0000000 up: kernel-half tables are
+ *     supervisor-only, so a user page there could not be one;
  *   - pt_map refuses (VM_EEXIST) if any page of the range is already mapped;
  *     pt_unmap and pt_protect refuse (VM_ENOENT) if any page is not: a
  *     refused call changes nothing;

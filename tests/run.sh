@@ -39,7 +39,8 @@ run_fuzzer() {
 	name=$(basename "$prog")
 	log=$logdir/$name.log
 	corpus=$(mktemp -d)
-	if "$prog" -max_total_time="$fuzz_seconds" -seed=1 -artifact_prefix="$logdir/$name-" \
+	# -timeout: one input running 20 s is a hang, reported as a failure
+	if "$prog" -max_total_time="$fuzz_seconds" -timeout=20 -seed=1 -artifact_prefix="$logdir/$name-" \
 		"$corpus" > "$log" 2>&1; then
 		echo "PASS $name: $(grep -o 'Done [0-9]* runs' "$log" | tail -1) in ${fuzz_seconds}s"
 	else

@@ -23,8 +23,9 @@ void *phys_ptr(uint32_t pa)
 		return P2V(pa);
 	uint32_t block = pa & ~(uint32_t)(LARGE_PAGE_SIZE - 1);
 	pde_t want = block | PDE_PS | PTE_RW | PTE_P;
-	/* The window entry is per address space, so compare with this space's. */
-	if (current_directory[PHYS_WINDOW_PDX] != want) {
+	/* The window entry is per address space, so compare with this space's
+	 * (ignoring the accessed and dirty bits the CPU sets). */
+	if ((current_directory[PHYS_WINDOW_PDX] & ~(pde_t)(PTE_A | PTE_D)) != want) {
 		current_directory[PHYS_WINDOW_PDX] = want;
 		invlpg((void *)PHYS_WINDOW);
 	}

@@ -20,11 +20,12 @@
  * were and make no callback.  The pt_ops callbacks check the other half of
  * the contract:
  *
- *   table()      the frame is the directory, or a live page table that
- *                belongs to that slot.  Only the latest directory pointer
- *                and the latest table pointer stay usable: the rest of
- *                simulated memory is ASan-poisoned, as a kernel that reaches
- *                tables through one temporary window would be;
+ *   table()      the frame is the directory, a live page table of that
+ *                slot, or (PT_FRAME) a new table no slot points at yet.
+ *                Only the latest directory pointer and the latest table
+ *                pointer stay usable: the rest of simulated memory is
+ *                ASan-poisoned, as a kernel that reaches tables through one
+ *                temporary window would be;
  *   alloc/free   frames come from the real PMM over a fake 16 MiB memory
  *                map.  alloc can be told to fail after N calls: VM_ENOMEM
  *                must then change nothing.  A freed frame must no longer be
@@ -32,11 +33,14 @@
  *                that looks like present entries;
  *   pde_changed  at each directory change, every page of that slot must
  *                translate either as before the call or as after it --
- *                never through a half-built or garbage table;
+ *                never through a half-built or garbage table -- and no
+ *                other PDE may have changed unannounced;
  *   flush        records what the walk sees in the flushed range at that
- *                moment, so the TLB rule can be checked after the call:
+ *                moment, so the TLB rules can be checked after the call:
  *                a page whose present translation changed must have been
- *                flushed after its last change.
+ *                flushed after its last change, and a slot whose present
+ *                PDE was replaced or cleared must have had a page flushed
+ *                since (the paging-structure caches keep PDEs).
  *
  * Directed cases pin each rule (alignment, EEXIST/ENOENT, where 4 MiB pages
  * go, splits, freeing empty tables, VM_ENOMEM at every failure point, the
@@ -216,6 +220,8 @@ static struct sim {
 	unsigned op_allocs, op_frees, op_alloc_fails, op_pde_changes, op_flushes;
 	const struct op *op; /* the call in progress, or NULL */
 	uint32_t seq;
+	pde_t shadow[NSLOTS];   /* the directory as pde_changed announced it */
+	bool stale[NSLOTS];     /* a present PDE changed, no flush in the slot since */
 	uint32_t *flush_seq;    /* per page: the call that last flushed it */
 	struct hw *flush_seen;  /* per page: what the walk saw at that flush */
 
@@ -547,6 +553,13 @@ static void cb_pde_changed(void *ctx, unsigned pdx, pde_t value)
 		return;
 	EXPECT(dir_entry(pdx) == value, "pde_changed(%u, 0x%x), but the entry is 0x%x", pdx,
 	       value, dir_entry(pdx));
+	/* The paging-structure caches may hold the old entry if it was present. */
+	if (sim.shadow[pdx] & PTE_P)
+		sim.stale[pdx] = true;
+	sim.shadow[pdx] = value;
+	for (unsigned s = 0; s < NSLOTS; s++)
+		EXPECT(dir_entry(s) == sim.shadow[s], "PDE %u became 0x%x unannounced (was 0x%x)",
+		       s, dir_entry(s), sim.shadow[s]);
 	if (!op)
 		return;
 	if (!EXPECT(op->kind != OP_READ && pdx >= op->first && pdx <= op->last,
@@ -581,6 +594,7 @@ static void cb_flush(void *ctx, uint32_t va, uint32_t pages)
 	for (uint32_t n = va >> PAGE_SHIFT; n < end >> PAGE_SHIFT; n++) {
 		sim.flush_seq[n] = sim.seq;
 		sim.flush_seen[n] = hw_walk(n << PAGE_SHIFT);
+		sim.stale[n >> 10] = false; /* invlpg drops cached PDEs too (SDM 4.10.4.1) */
 	}
 }
 
@@ -804,6 +818,25 @@ static void check_tlb(const struct op *op)
 	}
 }
 
+/*
+ * The paging-structure caches (SDM 4.10.3) may keep a directory entry that
+ * was present: after a call, every slot whose present PDE was replaced or
+ * cleared must have had a page flushed since, or the CPU could keep
+ * walking a freed table or a 4 MiB page that is gone.  And every PDE write
+ * must have been announced through pde_changed (the kernel copies them to
+ * other address spaces).
+ */
+static void check_pde_caches(void)
+{
+	for (unsigned s = 0; s < NSLOTS; s++) {
+		EXPECT(!sim.stale[s], "slot %u: a present PDE changed with no flush in the slot after",
+		       s);
+		EXPECT(dir_entry(s) == sim.shadow[s], "PDE %u became 0x%x unannounced (was 0x%x)", s,
+		       dir_entry(s), sim.shadow[s]);
+		sim.stale[s] = false;
+	}
+}
+
 /* Every slot, the counts and the queries: the periodic full comparison. */
 static void check_everything(void)
 {
@@ -921,9 +954,11 @@ static const char *op_str(const struct op *op)
 
 /*
  * The results the arguments alone allow, as a bit set of 1 << VM_E*: a call
- * with several faults may report any one of them.  Besides the documented
- * rules: PTE_US is refused for any page in the kernel half, whose page
- * tables are supervisor-only.
+ * with several faults may report any one of them.  Besides alignment, empty
+ * or wrapping ranges and unknown flags: a range reaching past limit_pdx,
+ * PTE_G below 3 GiB (a global user page would outlive its address space in
+ * the TLB), and PTE_US for any page in the kernel half (whose page tables
+ * are supervisor-only) are refused.
  */
 static unsigned arg_errors(const struct op *op)
 {
@@ -935,7 +970,8 @@ static unsigned arg_errors(const struct op *op)
 	if (op->va % PAGE_SIZE || op->len % PAGE_SIZE || (map && op->pa % PAGE_SIZE))
 		e |= 1u << VM_EALIGN;
 	if (op->len == 0 || end > FOUR_GIB || (map && op->pa + op->len > FOUR_GIB) ||
-	    (flags & ~PT_FLAGS_ALLOWED) || ((flags & PTE_US) && end > KERNEL_HALF))
+	    end > slot_base(sim.pt.limit_pdx) || (flags & ~PT_FLAGS_ALLOWED) ||
+	    ((flags & PTE_US) && end > KERNEL_HALF) || ((flags & PTE_G) && op->va < KERNEL_HALF))
 		e |= 1u << VM_EINVAL;
 	return e;
 }
@@ -1052,7 +1088,10 @@ static enum vm_result op_run(struct op *op)
 	else if (!(r == VM_ENOMEM && want == VM_OK && sim.op_alloc_fails))
 		EXPECT(r == want, "%s returned %s, the model says %s", op_str(op), rname(r),
 		       rname(want));
-	if (r != VM_OK) {
+	if (errs && r == VM_OK) {
+		/* Accepted what it must refuse: the model cannot follow (the
+		 * range may not even be inside 4 GiB); stop here. */
+	} else if (r != VM_OK) {
 		raw_same(before, op_str(op));
 		EXPECT(sim.op_allocs == sim.op_frees, "%s refused but kept %d table frames",
 		       op_str(op), (int)(sim.op_allocs - sim.op_frees));
@@ -1078,6 +1117,7 @@ static enum vm_result op_run(struct op *op)
 		if (op->first <= op->last)
 			check_queries(op->first, op->last);
 	}
+	check_pde_caches();
 	check_counts();
 	if (check_failed)
 		printf("# while checking %s\n", op_str(op));
@@ -1115,6 +1155,9 @@ static void op_free_tables(unsigned first, unsigned last)
 static void unmap_everything(void)
 {
 	uint64_t a = 0;
+
+	if (check_failed)
+		return;
 
 	while (a < FOUR_GIB && !check_failed) {
 		uint32_t n = (uint32_t)(a >> PAGE_SHIFT);
@@ -1167,8 +1210,8 @@ static void basic_map_query_unmap(void)
 	CHECK(pt_translate(&sim.pt, 0x400123, &pa) && pa == 0xABE123, "across slots");
 	CHECK_VM(op_unmap(0x2000, PAGE_SIZE), VM_OK);
 	CHECK(!pt_translate(&sim.pt, 0x2000, &pa), "unmapped page still translates");
-	CHECK_VM(op_protect(0x3000, PAGE_SIZE, RW | PTE_G), VM_OK);
-	CHECK_EQ(table_entry(0, 3), 0x202000 | PTE_P | RW | PTE_G);
+	CHECK_VM(op_protect(0x3000, PAGE_SIZE, RW | PTE_PCD), VM_OK);
+	CHECK_EQ(table_entry(0, 3), 0x202000 | PTE_P | RW | PTE_PCD);
 	CHECK_VM(op_unmap(0x1000, PAGE_SIZE), VM_OK);
 	CHECK_VM(op_unmap(0x3000, PAGE_SIZE), VM_OK);
 	CHECK_VM(op_unmap(0x3FE000, 4 * PAGE_SIZE), VM_OK);
@@ -1220,10 +1263,47 @@ static void invalid_refused(void)
 		CHECK_VM(op_protect(0x10000, PAGE_SIZE, RW | bad_flags[i]), VM_EINVAL);
 	}
 	CHECK_VM(op_protect(0x10000, PAGE_SIZE, RW | PT_LARGE), VM_EINVAL);
-	/* Every allowed flag is accepted. */
-	CHECK_VM(op_map(0x40000, 0x50000, PAGE_SIZE, PT_FLAGS_ALLOWED), VM_OK);
-	CHECK_VM(op_protect(0x10000, PAGE_SIZE, PT_FLAGS_ALLOWED), VM_OK);
-	CHECK_EQ(table_entry(0, 0x10), 0x20000 | PTE_P | PT_FLAGS_ALLOWED);
+	/* Every allowed flag is accepted (G in the kernel half, US below it). */
+	CHECK_VM(op_map(0x40000, 0x50000, PAGE_SIZE, PT_FLAGS_ALLOWED & ~PTE_G), VM_OK);
+	CHECK_VM(op_protect(0x10000, PAGE_SIZE, PT_FLAGS_ALLOWED & ~PTE_G), VM_OK);
+	CHECK_EQ(table_entry(0, 0x10), 0x20000 | PTE_P | (PT_FLAGS_ALLOWED & ~PTE_G));
+	CHECK_VM(op_map(0xC0040000, 0x50000, PAGE_SIZE, PT_FLAGS_ALLOWED & ~PTE_US), VM_OK);
+	CHECK_EQ(table_entry(KERNEL_SLOT, 0x40), 0x50000 | PTE_P | (PT_FLAGS_ALLOWED & ~PTE_US));
+	unmap_everything();
+}
+
+/*
+ * Two rules on where flags and ranges may go: a global page only in the
+ * kernel half (a global translation survives CR3 loads, so a user one would
+ * leak into the next address space), and nothing at or past limit_pdx.
+ */
+static void global_and_limit_refused(void)
+{
+	sim_setup();
+	CHECK_VM(op_map(0xBFFFF000, 0x1000, PAGE_SIZE, RW), VM_OK);
+	CHECK_VM(op_map(0x10000, 0x1000, PAGE_SIZE, RW | PTE_G), VM_EINVAL);
+	CHECK_VM(op_map(0xBFFFE000, 0x1000, PAGE_SIZE, PTE_G), VM_EINVAL);
+	CHECK_VM(op_map(0xBFFFE000, 0x1000, 0x3000, PTE_G), VM_EINVAL); /* straddles 3 GiB */
+	CHECK_VM(op_protect(0xBFFFF000, PAGE_SIZE, PTE_G), VM_EINVAL);
+	CHECK_VM(op_map(0xC0000000, 0x1000, PAGE_SIZE, RW | PTE_G), VM_OK);
+	CHECK_VM(op_protect(0xC0000000, PAGE_SIZE, PTE_G), VM_OK);
+
+	/* As the kernel sets it: kmap, window and recursive slots out of reach. */
+	sim.pt.limit_pdx = 1021;
+	CHECK_VM(op_map(0xFF3FF000, 0x1000, PAGE_SIZE, RW), VM_OK);
+	CHECK_VM(op_map(0xFF400000, 0x1000, PAGE_SIZE, RW), VM_EINVAL);
+	CHECK_VM(op_map(0xFF3FF000, 0x1000, 2 * PAGE_SIZE, RW), VM_EINVAL);
+	CHECK_VM(op_map(0xFFC00000, 0x400000, LARGE, RW | PT_LARGE), VM_EINVAL);
+	CHECK_VM(op_unmap(0xFF3FF000, 2 * PAGE_SIZE), VM_EINVAL);
+	CHECK_VM(op_protect(0xFF3FF000, 2 * PAGE_SIZE, RW), VM_EINVAL);
+	CHECK_VM(op_unmap(0xFF3FF000, PAGE_SIZE), VM_OK);
+	/* As a user space sets it: only the user half. */
+	sim.pt.limit_pdx = KERNEL_SLOT;
+	CHECK_VM(op_map(0xC0001000, 0x1000, PAGE_SIZE, RW), VM_EINVAL);
+	CHECK_VM(op_unmap(0xC0000000, PAGE_SIZE), VM_EINVAL);
+	CHECK_VM(op_protect(0xBFFFF000, 2 * PAGE_SIZE, RW), VM_EINVAL);
+	CHECK_VM(op_protect(0xBFFFF000, PAGE_SIZE, 0), VM_OK);
+	sim.pt.limit_pdx = NSLOTS;
 	unmap_everything();
 }
 
@@ -1339,7 +1419,7 @@ static void large_pages_where_aligned(void)
 static void unmap_splits_large(void)
 {
 	sim_setup();
-	uint32_t flags = RW | US | PTE_G | PTE_PCD | 0x200;
+	uint32_t flags = RW | US | PTE_PWT | PTE_PCD | 0x200;
 	CHECK_VM(op_map(0xC00000, 0x1000000, 2 * LARGE, flags | PT_LARGE), VM_OK);
 	CHECK_EQ(sim.pt.tables, 0);
 	CHECK_VM(op_unmap(0xC05000, PAGE_SIZE), VM_OK);
@@ -1388,9 +1468,9 @@ static void whole_large_stays_large(void)
 	sim_setup();
 	CHECK_VM(op_map(0x800000, 0x800000, 3 * LARGE, RW | PT_LARGE), VM_OK);
 	sim.alloc_budget = 0;
-	CHECK_VM(op_protect(0x800000, 2 * LARGE, PTE_G), VM_OK);
-	CHECK_EQ(dir_entry(2), 0x800000 | PDE_PS | PTE_P | PTE_G);
-	CHECK_EQ(dir_entry(3), 0xC00000 | PDE_PS | PTE_P | PTE_G);
+	CHECK_VM(op_protect(0x800000, 2 * LARGE, PTE_PCD), VM_OK);
+	CHECK_EQ(dir_entry(2), 0x800000 | PDE_PS | PTE_P | PTE_PCD);
+	CHECK_EQ(dir_entry(3), 0xC00000 | PDE_PS | PTE_P | PTE_PCD);
 	CHECK_EQ(dir_entry(4), 0x1000000 | PDE_PS | PTE_P | RW);
 	CHECK_VM(op_protect(0xC00000, LARGE, RW), VM_OK);
 	CHECK_EQ(dir_entry(3), 0xC00000 | PDE_PS | PTE_P | RW);
@@ -1580,6 +1660,10 @@ static void for_each_range_runs(void)
 	      "inside a 4 MiB page: %zu runs, the first va 0x%x pa 0x%x size 0x%x", got.n,
 	      got.n ? got.r[0].va : 0, got.n ? got.r[0].pa : 0, got.n ? got.r[0].size : 0);
 	free(got.r);
+	/* Frames 0xFFFFF000 and then 0: not contiguous, whatever 32 bits say. */
+	CHECK_VM(op_map(0x20000, 0xFFFFF000, PAGE_SIZE, RW), VM_OK);
+	CHECK_VM(op_map(0x21000, 0x0, PAGE_SIZE, RW), VM_OK);
+	check_runs(0x20000, 0x2000);
 	check_runs(0x11000, 0x3000);
 	check_runs(0x7FF000, 0x402000);
 	check_runs(0x3FF000, 0x2000);
@@ -1642,9 +1726,9 @@ static void accessed_dirty_tolerated(void)
 	CHECK_VM(op_map(0x10000, 0x20000, 2 * PAGE_SIZE, RW), VM_OK);
 	CHECK_VM(op_map(0x800000, 0x800000, LARGE, RW | PT_LARGE), VM_OK);
 	pde_t d = dir_entry(0);
-	mem_store(sim.dir, d | PTE_A);
+	mem_store(sim.dir, sim.shadow[0] = d | PTE_A);
 	mem_store((d & PTE_ADDR_MASK) + 4 * 0x10, table_entry(0, 0x10) | PTE_AD);
-	mem_store(sim.dir + 4 * 2, dir_entry(2) | PTE_AD);
+	mem_store(sim.dir + 4 * 2, sim.shadow[2] = dir_entry(2) | PTE_AD);
 	CHECK(pt_query(&sim.pt, 0x10000, &m) && m.flags == (PTE_P | RW | PTE_AD),
 	      "flags 0x%x", m.flags);
 	CHECK(pt_query(&sim.pt, 0x812000, &m) && m.flags == (PTE_P | RW | PTE_AD | PDE_PS),
@@ -1693,6 +1777,8 @@ static uint32_t random_flags(uint64_t va, uint64_t len)
 		f &= ~(PTE_PWT | PTE_PCD | PTE_G | PTE_AVAIL_MASK);
 	if (va + len <= KERNEL_HALF ? rnd_below(2) : rnd_below(30) == 0)
 		f |= US;
+	if (va < KERNEL_HALF && rnd_below(30))
+		f &= ~PTE_G;
 	if (rnd_below(60) == 0)
 		f |= (uint32_t[]){ PTE_P, PTE_A, PTE_D, PDE_PS, 0x1000 }[rnd_below(5)];
 	return f;
@@ -1765,7 +1851,9 @@ static void random_existing_range(struct op *op, unsigned end_slot)
 		e += PAGE_SIZE;
 	uint64_t pages = (e - a) >> PAGE_SHIFT;
 	op->va = (uint32_t)a;
-	op->len = rnd_below(2) ? pages << PAGE_SHIFT : (uint64_t)(1 + rnd_below((uint32_t)pages)) << PAGE_SHIFT;
+	if (rnd_below(2))
+		pages = 1 + rnd_below((uint32_t)pages);
+	op->len = pages << PAGE_SHIFT;
 	if (rnd_below(3) == 0) { /* start inside the run */
 		uint64_t skip = (uint64_t)rnd_below((uint32_t)(op->len >> PAGE_SHIFT)) << PAGE_SHIFT;
 		op->va += (uint32_t)skip;
@@ -1831,8 +1919,8 @@ static void random_op(void)
 }
 
 #define RANDOM_SEED 0x5EED0000u
-#define RANDOM_RUNS 4
-#define RANDOM_OPS 4000
+#define RANDOM_RUNS 5
+#define RANDOM_OPS 5000
 #define SWEEP_EVERY 500
 
 static void random_ops_match_model(void)
@@ -1869,6 +1957,7 @@ int main(void)
 	RUN(basic_map_query_unmap);
 	RUN(misaligned_refused);
 	RUN(invalid_refused);
+	RUN(global_and_limit_refused);
 	RUN(kernel_half_is_supervisor);
 	RUN(map_over_existing_refused);
 	RUN(hole_refused);

@@ -48,6 +48,27 @@ void check_run(const char *name, void (*fn)(void))
 	fflush(stdout);
 }
 
+static uint64_t random_state;
+
+void check_seed(uint64_t seed)
+{
+	random_state = seed;
+}
+
+uint64_t check_random(void)
+{
+	uint64_t z = (random_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint64_t check_random_below(uint64_t n)
+{
+	return check_random() % n;
+}
+
 int check_done(void)
 {
 	printf("1..%d\n", check_cases);

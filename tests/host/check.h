@@ -14,6 +14,7 @@
 #define TESTS_HOST_CHECK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,14 @@ void reset_warnings(void);
 	CHECK(strstr(last_warning(), (substr)) != NULL,                             \
 	      "expected a warning containing \"%s\", last was \"%s\"", (substr),      \
 	      last_warning())
+
+/*
+ * A repeatable random sequence (splitmix64: small, and the same on every
+ * host), so a randomized test that fails can print its seed and be rerun.
+ */
+void check_seed(uint64_t seed);
+uint64_t check_random(void);
+uint64_t check_random_below(uint64_t n); /* 0 .. n-1; n > 0 */
 
 #define RUN(fn) check_run(#fn, fn)
 void check_run(const char *name, void (*fn)(void));

@@ -756,22 +756,7 @@ struct model {
 	bool any_available;
 };
 
-static uint64_t rng_state;
-
-/* splitmix64: small, and the same on every host. */
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd_below(uint64_t n)
-{
-	return rnd() % n;
-}
+#define rnd_below check_random_below
 
 static uint32_t random_type(void)
 {
@@ -967,7 +952,7 @@ static void random_maps_match_model(void)
 	}
 	printf("# random maps: seed 0x%x + iteration, %u maps\n", RANDOM_SEED, RANDOM_MAPS);
 	for (unsigned i = 0; i < RANDOM_MAPS && !check_failed; i++) {
-		rng_state = RANDOM_SEED + i;
+		check_seed(RANDOM_SEED + i);
 		one_random_map(&md, usable);
 		if (check_failed)
 			printf("# failing map: seed 0x%x + %u\n", RANDOM_SEED, i);

@@ -1744,20 +1744,14 @@ static void accessed_dirty_tolerated(void)
 
 /* ---- randomized ------------------------------------------------------------ */
 
-static uint64_t rng;
-
 static uint32_t rnd(void)
 {
-	/* splitmix64 */
-	uint64_t z = (rng += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return (uint32_t)((z ^ (z >> 31)) >> 32);
+	return (uint32_t)(check_random() >> 32);
 }
 
 static uint32_t rnd_below(uint32_t n)
 {
-	return (uint32_t)(((uint64_t)rnd() * n) >> 32);
+	return (uint32_t)check_random_below(n);
 }
 
 /* Where random calls land: crowded, so that they overlap. */
@@ -1931,7 +1925,7 @@ static void random_ops_match_model(void)
 		sim_setup();
 		memset(stat_result, 0, sizeof(stat_result));
 		stat_splits = stat_large = 0;
-		rng = RANDOM_SEED + run;
+		check_seed(RANDOM_SEED + run);
 		for (unsigned i = 0; i < RANDOM_OPS && !check_failed; i++) {
 			random_op();
 			if (i % SWEEP_EVERY == SWEEP_EVERY - 1 && !check_failed) {

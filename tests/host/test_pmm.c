@@ -676,21 +676,9 @@ static struct {
 	char warning[96];      /* text the warning must contain */
 } md;
 
-static uint64_t rng_state;
-
-/* splitmix64: small, and the same on every host. */
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static uint32_t rnd_below(uint32_t n)
 {
-	return (uint32_t)(rnd() % n);
+	return (uint32_t)check_random_below(n);
 }
 
 static enum pmm_frame_state model_state(uint64_t addr)
@@ -1103,7 +1091,7 @@ static void model_reservations(void)
 {
 	model_mark_reserved(0, PMM_LOW_MEMORY_END); /* what pmm_init did */
 	for (unsigned n = rnd_below(6); n > 0; n--) {
-		uint64_t start = rnd() % (((uint64_t)fx.nframes + 64) << FRAME_SHIFT);
+		uint64_t start = check_random_below(((uint64_t)fx.nframes + 64) << FRAME_SHIFT);
 		model_reserve(start, start + 1 + rnd_below(2 * MIB));
 	}
 	if (rnd_below(4) == 0)
@@ -1117,7 +1105,7 @@ static void model_run(unsigned seed, unsigned long *exhausted)
 	bool filling = false; /* flipped to filling before the first operation */
 	unsigned phase_left = 0;
 
-	rng_state = seed;
+	check_seed(seed);
 	model_map();
 	if (!check_failed)
 		model_reservations();

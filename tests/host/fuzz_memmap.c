@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "mm/memmap.h"
 #include "mm/mm_log.h"
 
@@ -34,14 +35,6 @@ void mm_warn(const char *fmt, ...)
 	(void)fmt;
 }
 
-#define EXPECT(cond)                                                        \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "fuzz_memmap: %s:%d: %s\n", __FILE__, \
-				__LINE__, #cond);                           \
-			__builtin_trap();                                   \
-		}                                                           \
-	} while (0)
 
 #define HEADER_BYTES 7
 #define FLAG_MEMORY  0x01

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "mm/mm_log.h"
 #include "mm/pagetable.h"
 
@@ -32,14 +33,6 @@ void mm_warn(const char *fmt, ...)
 	(void)fmt;
 }
 
-#define EXPECT(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "fuzz_pagetable: %s:%d: %s\n",        \
-				__FILE__, __LINE__, #cond);                   \
-			__builtin_trap();                                     \
-		}                                                             \
-	} while (0)
 
 #define FOUR_GIB 0x100000000ull
 #define LARGE LARGE_PAGE_SIZE

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "mm/mm_log.h"
 #include "mm/pmm.h"
 
@@ -28,14 +29,6 @@ void mm_warn(const char *fmt, ...)
 	warnings++;
 }
 
-#define EXPECT(cond)                                                          \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "fuzz_pmm: %s:%d: %s\n", __FILE__,    \
-				__LINE__, #cond);                             \
-			__builtin_trap();                                     \
-		}                                                             \
-	} while (0)
 
 #define MAX_FRAMES 16384 /* 64 MiB */
 #define SLACK 64         /* frames past the top the model also answers for */

@@ -188,6 +188,16 @@ size_t kalloc_usable_size(struct kalloc *ka, const void *p)
 	return r ? (*r)->size : 0;
 }
 
+/*
+ * A block of `old` usable bytes can stay where it is if `size` fits and
+ * would not leave more than half of it unused.  Debug mode always moves:
+ * the red zone must start right after the new size.
+ */
+static bool fits_in_place(const struct kalloc *ka, size_t size, size_t old)
+{
+	return !ka->heap.debug && size <= old && size >= old / 2;
+}
+
 void *kalloc_realloc(struct kalloc *ka, void *p, size_t size, const void *caller)
 {
 	if (!p)
@@ -201,6 +211,8 @@ void *kalloc_realloc(struct kalloc *ka, void *p, size_t size, const void *caller
 		report(ka, HEAP_ERR_INVALID_FREE, p, "realloc of a pointer this allocator did not return");
 		return NULL;
 	}
+	if (fits_in_place(ka, size, old))
+		return p;
 	void *q = kalloc_alloc(ka, size, caller);
 	if (!q)
 		return NULL;

@@ -149,6 +149,22 @@ static struct slab **list_for(struct kmem_cache *c, unsigned inuse)
 	return inuse == 0 ? &c->empty : inuse == c->per_slab ? &c->full : &c->partial;
 }
 
+/*
+ * s's use count was `was`: put it at the head of the list for its count
+ * now.  Most of the time it is there already -- a partial slab allocated
+ * from, or freed into, stays the partial list's head -- and the move is
+ * skipped.
+ */
+static void relist(struct kmem_cache *c, struct slab *s, unsigned was)
+{
+	struct slab **from = list_for(c, was), **to = list_for(c, s->inuse);
+
+	if (from == to && *to == s)
+		return;
+	list_del(from, s);
+	list_add(to, s);
+}
+
 /* ---- slabs ----------------------------------------------------------------------- */
 
 static void poison_free_object(const struct kmem_cache *c, void *obj)
@@ -257,12 +273,11 @@ void *slab_alloc(struct kmem_cache *c, size_t size, const void *caller)
 	if (!poison_intact(c, obj))
 		report(c, HEAP_ERR_USE_AFTER_FREE, obj, "freed object written after free");
 
-	list_del(list_for(c, s->inuse), s);
 	if (s->inuse == 0)
 		c->stats.empty_slabs--;
 	s->inuse++;
 	s->live[i / 32] |= 1u << (i % 32);
-	list_add(list_for(c, s->inuse), s);
+	relist(c, s, s->inuse - 1);
 	if (c->debug) {
 		*record(c, obj) = (struct object_record){ caller, c->seq ? (*c->seq)++ : 0,
 							  (uint32_t)(size && size < c->size ? size : c->size) };
@@ -310,7 +325,7 @@ bool slab_free(struct kmem_cache *c, void *obj, const void *caller)
 		return false;
 	}
 	struct slab *s = slab_of(obj);
-	list_del(list_for(c, s->inuse), s);
+	bool spare = s->inuse == 1 && c->empty; /* keep one empty slab, give the rest back */
 	s->inuse--;
 	s->live[i / 32] &= ~(1u << (i % 32));
 	if (c->debug)
@@ -320,15 +335,11 @@ bool slab_free(struct kmem_cache *c, void *obj, const void *caller)
 	s->free = obj;
 	c->stats.frees++;
 	c->stats.live--;
-	if (s->inuse == 0 && c->empty) { /* keep one empty slab, give the rest back */
-		list_add(&c->empty, s);
-		c->stats.empty_slabs++;
-		release_slab(c, s);
-		return true;
-	}
 	if (s->inuse == 0)
 		c->stats.empty_slabs++;
-	list_add(list_for(c, s->inuse), s);
+	relist(c, s, s->inuse + 1);
+	if (spare)
+		release_slab(c, s);
 	return true;
 }
 

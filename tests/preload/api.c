@@ -322,24 +322,27 @@ static bool free_keeps_errno(void)
 static bool bad_frees_reported(void)
 {
 	static const char *const expect[] = { "invalid free", "double free", "invalid free",
-					      "invalid free" };
+					      "invalid free", "double free" };
+	const size_t n = sizeof(expect) / sizeof(expect[0]);
 	struct capture c;
 	char *small = malloc(32), *mid = malloc(3000), *big = malloc(200000), local;
-	char *mid_again = opaque(mid);
+	char *mid_again = opaque(mid), *tiny = malloc(24), *tiny_again = opaque(tiny);
 
 	free(mid);
+	free(tiny);
 	capture_start(&c);
 	free(opaque(small + 16));
 	free(mid_again);
 	free(opaque(&local));
 	free(opaque(big + PAGE));
+	free(tiny_again);
 	capture_end(&c);
 	free(small);
 	free(big);
-	if (lines_in(c.text) != 4)
-		return fail("expected 4 report lines, got: %s", c.text);
+	if (lines_in(c.text) != n)
+		return fail("expected %zu report lines, got: %s", n, c.text);
 	const char *line = c.text;
-	for (size_t i = 0; i < 4; i++, line = strchr(line, '\n') + 1)
+	for (size_t i = 0; i < n; i++, line = strchr(line, '\n') + 1)
 		if (strncmp(line, "kheap: ", 7) || strncmp(line + 7, expect[i], strlen(expect[i])))
 			return fail("line %zu is not 'kheap: %s ...': %s", i + 1, expect[i], c.text);
 	char *again = malloc(32);

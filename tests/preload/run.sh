@@ -37,17 +37,18 @@ run_pair() {
 	echo $? > "$work/$name.pre.status"
 }
 
-# verdict NAME [FILE-SUFFIX]: compare the two runs (their stdout, or the named outputs).
+# verdict NAME: compare the two runs' exit status, stdout and reports.
 verdict() {
-	local name=$1 a=$work/$1.ref b=$work/$1.pre
-	local ref pre
+	local name=$1 a=$work/$1.ref b=$work/$1.pre ref pre
 	ref=$(cat "$a.status") pre=$(cat "$b.status")
 	if [[ $ref != "$pre" ]]; then
 		echo "FAIL preload/$name: exit status $pre on libkheap, $ref on libc (log: $logdir/$name.pre.err)"
 	elif grep -q '^kheap:' "$logdir/$name.pre.err"; then
 		echo "FAIL preload/$name: $(grep -m1 '^kheap:' "$logdir/$name.pre.err")"
-	elif ! cmp -s "${a}${2:-}" "${b}${2:-}"; then
-		echo "FAIL preload/$name: output differs ($(cmp "${a}${2:-}" "${b}${2:-}" 2>&1 | head -1))"
+	elif [[ ! -s $a ]]; then
+		echo "FAIL preload/$name: no output to compare (log: $logdir/$name.ref.err)"
+	elif ! cmp -s "$a" "$b"; then
+		echo "FAIL preload/$name: output differs ($(cmp "$a" "$b" 2>&1 | head -1))"
 	elif [[ $ref != 0 ]]; then
 		echo "FAIL preload/$name: exit status $ref in both runs (log: $logdir/$name.ref.err)"
 	else
@@ -121,8 +122,7 @@ EOF
 check python3 python3 "$work/compute.py"
 check sort sort "$work/text"
 check sort-parallel sort --parallel=2 -S 4M -k2 "$work/text"
-run_pair gcc-object gcc -O2 -g -c "$work/prog.c" -o /dev/stdout
-verdict gcc-object
+check gcc-object sh -c 'gcc -O2 -g -c "$1" -o "$2" && cat "$2"' sh "$work/prog.c" "$work/prog.o"
 gcc -O2 -o "$work/prog" "$work/prog.c" &&
 	check gcc-built-program "$work/prog"
 check git-log git --no-pager log --stat -p -n 15
@@ -136,5 +136,7 @@ KHEAP_DEBUG=1 check python3-debug python3 "$work/compute.py"
 # The contract checks print their own PASS/FAIL lines.
 LD_PRELOAD=$lib timeout 120 "$api" 2> "$logdir/api.err" ||
 	echo "FAIL preload/api: exit status $? (log: $logdir/api.err)"
+KHEAP_MAGAZINES=0 LD_PRELOAD=$lib timeout 120 "$api" 2> "$logdir/api-locked.err" |
+	sed 's|^\(PASS\|FAIL\) preload/api/|&no-magazines/|'
 KHEAP_DEBUG=1 LD_PRELOAD=$lib timeout 120 "$api" debug 2> "$logdir/api-debug.err" ||
 	echo "FAIL preload/api debug: exit status $? (log: $logdir/api-debug.err)"

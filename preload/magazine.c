@@ -1,0 +1,238 @@
+/*
+ * magazine.c - per-thread object caches (see magazine.h).
+ *
+ * The thread's magazines live in thread-local storage of the initial-exec
+ * kind: the library is loaded at start-up (LD_PRELOAD), so its TLS is
+ * static and reaching it is one instruction, never a call that might
+ * allocate (__tls_get_addr can).
+ *
+ * Classes.  A size's class comes from a table built at setup from the
+ * caches' own sizes (ka->classes[i].size), one entry per 16 bytes, so a
+ * change of the classes in mm/kmalloc.c needs no change here.
+ *
+ * Freeing without the lock.  Is p a live object of one of our classes?
+ * The checks read the slab's header and live bitmap without the lock.  For
+ * a pointer the program rightly frees, what they read cannot change under
+ * them: the slab cannot go away while p is live, and only p's own
+ * allocation and free touch p's bit.  For a wrong pointer the answer may be
+ * stale, which can only send the call the locked way, where it is checked
+ * again, properly.
+ *
+ * The key.  Each object in a magazine has KEY in its second word (objects
+ * are at least 16 bytes); popping or flushing it clears the word.  KEY is
+ * made from the kernel's AT_RANDOM bytes, so a program's data matches it
+ * by chance with odds of 2^-64.  A free that finds the key is a double
+ * free -- whichever thread's magazine holds the object -- and is refused
+ * without a search.  A double free of an object that went back to its
+ * slab has its live bit clear, and goes the locked way, where slab_free
+ * refuses it.
+ *
+ * Threads that end give their magazines back (a pthread key destructor).
+ * After fork() the child keeps the forking thread's magazines; those of
+ * the threads that do not exist in the child are lost to it (at most
+ * ROUNDS objects per class per thread).
+ */
+#include "magazine.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "report.h"
+
+#define ROUNDS 32         /* objects a magazine holds at most */
+#define BATCH (ROUNDS / 2) /* objects moved to or from the slab cache at once */
+#define GRAIN 16          /* the class table has one entry per GRAIN bytes */
+#define MAX_SMALL SLAB_MAX_OBJECT
+
+struct magazine {
+	unsigned count;
+	void *round[ROUNDS];
+};
+
+struct thread_magazines {
+	struct magazine class[KMALLOC_CLASSES];
+	bool registered; /* the exit destructor knows this thread */
+	bool retired;    /* the thread is ending: no more caching */
+};
+
+static __thread struct thread_magazines tm __attribute__((tls_model("initial-exec")));
+
+static struct kalloc *ka;
+static struct spinlock *lock;
+static bool enabled; /* set last, with release order: the rest is ready when it reads true */
+static uintptr_t key;
+static pthread_key_t exit_key;
+static unsigned char class_of_grain[MAX_SMALL / GRAIN + 1];
+
+/* ---- the key in an object's second word ------------------------------------------ */
+
+static uintptr_t *key_word(void *obj)
+{
+	return (uintptr_t *)obj + 1;
+}
+
+static void mark(void *obj)
+{
+	*key_word(obj) = key;
+}
+
+static void unmark(void *obj)
+{
+	*key_word(obj) = 0;
+}
+
+static uintptr_t make_key(void)
+{
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	uintptr_t k = (uintptr_t)&tm ^ 0x9E3779B97F4A7C15u;
+
+	if (r) {
+		uintptr_t bytes;
+		memcpy(&bytes, r + 8, sizeof(bytes));
+		k ^= bytes;
+	}
+	return k | 1; /* never 0, the cleared word */
+}
+
+/* ---- moving objects between a magazine and its slab cache ------------------------------ */
+
+/* Give the last n rounds of class c back to the slab cache (lock taken here). */
+static void flush(unsigned c, unsigned n)
+{
+	struct magazine *m = &tm.class[c];
+
+	spin_lock(lock);
+	for (; n && m->count; n--) {
+		void *obj = m->round[--m->count];
+		unmark(obj);
+		kalloc_free(ka, obj, NULL);
+	}
+	spin_unlock(lock);
+}
+
+/* Fill class c's empty magazine with up to BATCH objects; false if none could be had. */
+static bool refill(unsigned c)
+{
+	struct magazine *m = &tm.class[c];
+	size_t size = ka->classes[c].size;
+
+	spin_lock(lock);
+	while (m->count < BATCH) {
+		void *obj = kalloc_alloc(ka, size, NULL);
+		if (!obj)
+			break;
+		mark(obj);
+		m->round[m->count++] = obj;
+	}
+	spin_unlock(lock);
+	return m->count > 0;
+}
+
+static void give_back_all(void *arg)
+{
+	(void)arg;
+	tm.retired = true;
+	for (unsigned c = 0; c < KMALLOC_CLASSES; c++)
+		flush(c, ROUNDS);
+}
+
+/* Make sure the thread's magazines are given back when it ends. */
+static void register_thread(void)
+{
+	if (tm.registered)
+		return;
+	tm.registered = true; /* first: pthread_setspecific may allocate */
+	pthread_setspecific(exit_key, &tm);
+}
+
+/* ---- setup ------------------------------------------------------------------------------ */
+
+static bool magazines_wanted(const struct kalloc *k)
+{
+	const char *v = getenv("KHEAP_MAGAZINES");
+
+	return !k->heap.debug && !(v && strcmp(v, "0") == 0);
+}
+
+void magazine_setup(struct kalloc *k, struct spinlock *l)
+{
+	unsigned c = 0;
+
+	ka = k;
+	lock = l;
+	if (!magazines_wanted(k) || pthread_key_create(&exit_key, give_back_all) != 0)
+		return;
+	for (size_t g = 0; g <= MAX_SMALL / GRAIN; g++) {
+		while (c < KMALLOC_CLASSES && ka->classes[c].size < g * GRAIN)
+			c++;
+		class_of_grain[g] = (unsigned char)c;
+	}
+	key = make_key();
+	__atomic_store_n(&enabled, true, __ATOMIC_RELEASE);
+}
+
+static bool on(void)
+{
+	return __atomic_load_n(&enabled, __ATOMIC_ACQUIRE) && !tm.retired;
+}
+
+/* ---- the fast paths ------------------------------------------------------------------------- */
+
+void *magazine_alloc(size_t size)
+{
+	struct magazine *m;
+	void *obj;
+
+	if (size > MAX_SMALL || !on())
+		return NULL;
+	unsigned c = class_of_grain[(size + GRAIN - 1) / GRAIN];
+	m = &tm.class[c];
+	if (!m->count && !refill(c))
+		return NULL;
+	register_thread();
+	obj = m->round[--m->count];
+	unmark(obj);
+	return obj;
+}
+
+static bool page_in_heap(void *ctx, const void *page)
+{
+	const struct heap *h = ctx;
+	uintptr_t end = __atomic_load_n(&h->end, __ATOMIC_RELAXED);
+
+	return (uintptr_t)page >= h->base && (uintptr_t)page < end;
+}
+
+/* The class of live slab object p, or -1 if p is not one of ours. */
+static int class_of_object(void *p)
+{
+	struct kmem_cache *c = slab_cache_of(p, page_in_heap, &ka->heap);
+	struct heap_block_info info;
+
+	if (!c || c < ka->classes || c >= ka->classes + KMALLOC_CLASSES)
+		return -1;
+	return slab_object_info(c, p, &info) ? (int)(c - ka->classes) : -1;
+}
+
+bool magazine_free(void *p)
+{
+	struct magazine *m;
+	int c;
+
+	if (!on() || (c = class_of_object(p)) < 0)
+		return false;
+	if (*key_word(p) == key) {
+		report_line("double free", p, "object is already free (in a thread's cache)", "refused");
+		return true;
+	}
+	m = &tm.class[c];
+	if (m->count == ROUNDS)
+		flush((unsigned)c, BATCH);
+	register_thread();
+	mark(p);
+	m->round[m->count++] = p;
+	return true;
+}

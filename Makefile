@@ -81,7 +81,7 @@ PRELOAD_SRC    := $(wildcard preload/*.c) $(HEAP_CORE)
 PRELOAD_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -fPIC -fvisibility=hidden \
 	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free
 PRELOAD_CHECKS := $(HOST)/preload_api
-HEAP_BENCH_SRC := bench/bench_heap.c $(wildcard bench/heap_*.c)
+HEAP_BENCH_SRC := bench/bench_heap.c $(wildcard bench/heap_*.c) preload/region.c
 
 $(PRELOAD_LIB): $(PRELOAD_SRC) preload/*.h mm/heap.h mm/slab.h mm/kmalloc.h
 	@mkdir -p $(HOST)
@@ -94,7 +94,7 @@ $(HOST)/preload_%: tests/preload/%.c
 # The heap benchmark runs programs on the library, so it needs it built.
 $(HOST)/bench_heap: $(HEAP_BENCH_SRC) bench/*.h $(HEAP_CORE) mm/*.h $(PRELOAD_LIB)
 	@mkdir -p $(HOST)
-	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -o $@ $(HEAP_BENCH_SRC) $(HEAP_CORE) -lpthread -ldl
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -o $@ $(HEAP_BENCH_SRC) $(HEAP_CORE) -lpthread -ldl -lm
 
 preload: $(PRELOAD_LIB) $(PRELOAD_CHECKS)
 

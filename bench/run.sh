@@ -56,3 +56,15 @@ guest() { # $1: extra QEMU flags, $2: title
 }
 guest "-icount shift=0" "instruction counts (-icount shift=0)"
 guest "" "TCG host time (no -icount)"
+
+# The heap (bench/bench_heap.c): build/host/libkheap.so against glibc,
+# mimalloc and jemalloc under LD_PRELOAD, and the general heap's design
+# measurements; its data and plots (bench/heap.gnuplot) go to build/bench/.
+# Not pinned: the producer/consumer workload needs both CPUs.
+heap_args=()
+for arg in "$@"; do [ "$arg" = --quick ] && heap_args+=(--quick); done
+mkdir -p build/bench
+echo
+build/host/bench_heap ${heap_args[@]+"${heap_args[@]}"} --data build/bench
+gnuplot -e "dir='build/bench'" bench/heap.gnuplot
+echo "Plots: build/bench/heap_speed.png, build/bench/heap_growth.png"

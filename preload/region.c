@@ -24,6 +24,11 @@ uintptr_t region_reserve(size_t bytes)
 	return p == MAP_FAILED ? 0 : (uintptr_t)p;
 }
 
+void region_release(uintptr_t base, size_t bytes)
+{
+	munmap((void *)base, bytes);
+}
+
 static bool region_grow(void *ctx, uintptr_t end, size_t bytes)
 {
 	(void)ctx;

@@ -29,6 +29,9 @@
 /* Reserve `bytes` of address space; its start (page-aligned) or 0. */
 uintptr_t region_reserve(size_t bytes);
 
+/* Give a reservation back whole (the benchmark's instances come and go). */
+void region_release(uintptr_t base, size_t bytes);
+
 /* Backends over the reservation, for heap_init and kalloc_init. */
 extern const struct heap_backend region_heap_backend;
 extern const struct huge_backend region_huge_backend;

@@ -9,6 +9,8 @@ set -euo pipefail
 # missing or lacks the library answers with a bare name, which counts as absent.
 libgcc32=$(gcc -m32 -print-libgcc-file-name 2>/dev/null || true)
 fuzzer_rt=$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null || true)
+mimalloc_so=$(gcc -print-file-name=libmimalloc.so 2>/dev/null || true)
+jemalloc_so=$(gcc -print-file-name=libjemalloc.so 2>/dev/null || true)
 
 # package : a command on PATH, or an absolute file
 checks=(
@@ -26,6 +28,8 @@ checks=(
   "gdb:gdb"
   "gnuplot-nox:gnuplot"
   "python3:python3"
+  "libmimalloc-dev:${mimalloc_so:-libmimalloc.so}"
+  "libjemalloc-dev:${jemalloc_so:-libjemalloc.so}"
 )
 
 missing=()

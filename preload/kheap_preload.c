@@ -48,6 +48,12 @@
 #define RESERVE_MIN ((size_t)256 << 20)
 #define HEAP_INITIAL (256 * 1024)   /* mapped at start, and never given back */
 #define HEAP_GROW_STEP (256 * 1024) /* see docs/design/heap.md */
+/*
+ * Blocks from this size up get their own mapping.  The kernel's 64 KiB
+ * would make every such malloc an mmap, page faults and an munmap; on the
+ * host, blocks up to 1 MiB are cheaper from the heap (docs/benchmarks.md).
+ */
+#define HUGE_MIN ((size_t)1 << 20)
 
 static struct kalloc ka;
 static struct spinlock lock;
@@ -86,6 +92,7 @@ static bool start(void)
 		broken = true;
 		return false;
 	}
+	ka.huge_min = HUGE_MIN;
 	report_attach(&ka);
 	magazine_setup(&ka, &lock);
 	ready = true;
@@ -175,13 +182,30 @@ API void *calloc(size_t n, size_t size)
 	return nomem_if_null(p);
 }
 
+/*
+ * A block that realloc grows is usually a buffer being appended to, and
+ * will grow again.  The heap cannot extend a block in place, so each
+ * growth is a copy of the whole block; asking for an eighth more than
+ * needed lets the next appends stay in place (kalloc_realloc keeps a block
+ * that still fits), which makes appending cost a constant per byte
+ * instead of growing with the buffer.
+ */
+static size_t with_headroom(void *p, size_t size)
+{
+	size_t more = size + size / 8;
+
+	if (ka.heap.debug || !p || more < size || size <= kalloc_usable_size(&ka, p))
+		return size; /* debug mode: the red zone must follow the size asked for */
+	return more;
+}
+
 /* Like glibc: size 0 frees p and returns NULL; on failure p is left alone. */
 API void *realloc(void *p, size_t size)
 {
 	void *q = NULL;
 
 	if (enter()) {
-		q = kalloc_realloc(&ka, p, size, CALLER);
+		q = kalloc_realloc(&ka, p, size ? with_headroom(p, size) : 0, CALLER);
 		leave();
 	}
 	if (!q && (size || !p))

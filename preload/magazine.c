@@ -27,6 +27,13 @@
  * slab has its live bit clear, and goes the locked way, where slab_free
  * refuses it.
  *
+ * The depot.  A thread that only frees (a consumer) fills magazines that
+ * a thread that only allocates (a producer) needs: full batches go to a
+ * small per-class depot, under the lock, and refills take them from there
+ * before asking the slab cache -- one lock round trip per BATCH objects
+ * and no slab work at all.  The depot holds at most DEPOT_BATCHES batches
+ * per class; beyond that, batches go back to the slab cache.
+ *
  * Threads that end give their magazines back (a pthread key destructor).
  * After fork() the child keeps the forking thread's magazines; those of
  * the threads that do not exist in the child are lost to it (at most
@@ -44,6 +51,7 @@
 
 #define ROUNDS 32         /* objects a magazine holds at most */
 #define BATCH (ROUNDS / 2) /* objects moved to or from the slab cache at once */
+#define DEPOT_BATCHES 8   /* full batches the depot keeps per class */
 #define GRAIN 16          /* the class table has one entry per GRAIN bytes */
 #define MAX_SMALL SLAB_MAX_OBJECT
 
@@ -59,6 +67,14 @@ struct thread_magazines {
 };
 
 static __thread struct thread_magazines tm __attribute__((tls_model("initial-exec")));
+
+/* Full batches set aside by threads that free more than they allocate (lock held). */
+struct depot {
+	unsigned batches;
+	void *batch[DEPOT_BATCHES][BATCH];
+};
+
+static struct depot depot[KMALLOC_CLASSES];
 
 static struct kalloc *ka;
 static struct spinlock *lock;
@@ -97,31 +113,50 @@ static uintptr_t make_key(void)
 	return k | 1; /* never 0, the cleared word */
 }
 
-/* ---- moving objects between a magazine and its slab cache ------------------------------ */
+/* ---- moving objects between magazines, the depot and the slab caches ------------------- */
 
-/* Give the last n rounds of class c back to the slab cache (lock taken here). */
-static void flush(unsigned c, unsigned n)
+/*
+ * Move the top BATCH rounds of class c's magazine on (lock held): into the
+ * depot while it has room -- where another thread's refill finds them, so
+ * a producer and a consumer pass objects without the slab layer -- else
+ * back to the slab cache.  Objects in the depot keep their key.
+ */
+static void flush_batch(unsigned c)
 {
 	struct magazine *m = &tm.class[c];
+	struct depot *d = &depot[c];
 
-	spin_lock(lock);
-	for (; n && m->count; n--) {
-		void *obj = m->round[--m->count];
-		unmark(obj);
-		kalloc_free(ka, obj, NULL);
+	m->count -= BATCH;
+	if (d->batches < DEPOT_BATCHES) {
+		memcpy(d->batch[d->batches++], &m->round[m->count], sizeof(d->batch[0]));
+		return;
 	}
+	for (unsigned i = 0; i < BATCH; i++) {
+		unmark(m->round[m->count + i]);
+		kalloc_free(ka, m->round[m->count + i], NULL);
+	}
+}
+
+static void flush(unsigned c)
+{
+	spin_lock(lock);
+	flush_batch(c);
 	spin_unlock(lock);
 }
 
-/* Fill class c's empty magazine with up to BATCH objects; false if none could be had. */
+/* Fill class c's empty magazine: a batch from the depot, or new objects; false if none. */
 static bool refill(unsigned c)
 {
 	struct magazine *m = &tm.class[c];
-	size_t size = ka->classes[c].size;
+	struct depot *d = &depot[c];
 
 	spin_lock(lock);
+	if (d->batches) {
+		memcpy(m->round, d->batch[--d->batches], sizeof(d->batch[0]));
+		m->count = BATCH;
+	}
 	while (m->count < BATCH) {
-		void *obj = kalloc_alloc(ka, size, NULL);
+		void *obj = kalloc_alloc(ka, ka->classes[c].size, NULL);
 		if (!obj)
 			break;
 		mark(obj);
@@ -131,12 +166,22 @@ static bool refill(unsigned c)
 	return m->count > 0;
 }
 
+/* The thread ends: whole batches to the depot or the slabs, the rest to the slabs. */
 static void give_back_all(void *arg)
 {
 	(void)arg;
 	tm.retired = true;
-	for (unsigned c = 0; c < KMALLOC_CLASSES; c++)
-		flush(c, ROUNDS);
+	spin_lock(lock);
+	for (unsigned c = 0; c < KMALLOC_CLASSES; c++) {
+		struct magazine *m = &tm.class[c];
+		while (m->count >= BATCH)
+			flush_batch(c);
+		while (m->count) {
+			unmark(m->round[--m->count]);
+			kalloc_free(ka, m->round[m->count], NULL);
+		}
+	}
+	spin_unlock(lock);
 }
 
 /* Make sure the thread's magazines are given back when it ends. */
@@ -230,7 +275,7 @@ bool magazine_free(void *p)
 	}
 	m = &tm.class[c];
 	if (m->count == ROUNDS)
-		flush((unsigned)c, BATCH);
+		flush((unsigned)c);
 	register_thread();
 	mark(p);
 	m->round[m->count++] = p;

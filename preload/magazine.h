@@ -6,8 +6,10 @@
  * small stack of objects that belong to the class's slab cache but are
  * set aside for this thread.  malloc pops one, free pushes one.  Only when
  * a magazine runs empty or full does the thread take the allocator's lock,
- * to move half a magazine's worth of objects from or to the slab cache in
- * one go.  To the slab cache, the objects in magazines are allocated.
+ * to move half a magazine's worth of objects in one go: from or to a small
+ * depot of full batches shared by all threads (so objects freed by one
+ * thread feed another's allocations), or the slab cache.  To the slab
+ * cache, the objects in magazines and in the depot are allocated.
  *
  * What stays checked.  A free is taken by the magazine only if the pointer
  * is the start of a live object of one of the classes; anything else goes

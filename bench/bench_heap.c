@@ -528,7 +528,8 @@ static void print_programs(struct cell cells[][ALLOCATORS])
 
 static void print_experiment(const struct experiment_table *t)
 {
-	printf("### %s\n\n(%s)\n\n", t->title, t->note);
+	printf("### %s\n\n(%s; the trace has %llu steps)\n\n", t->title, t->note,
+	       (unsigned long long)t->row[0].ops);
 	printf("| configuration | peak heap | peak requested | peak heap / peak requested | "
 	       "mean heap | grows | shrinks | ns/step |\n|---|--:|--:|--:|--:|--:|--:|--:|\n");
 	for (unsigned i = 0; i < t->rows; i++) {

@@ -18,8 +18,8 @@
  * Update.  Changing bits in a level-0 word can only change that word's bit
  * in level 1, which can only change its word's bit in level 2, and so on; a
  * level whose bits did not change stops the climb.  So flipping one bit
- * costs one word write plus, rarely (only when a word becomes all ones or
- * stops being so), one more per level; a range of count bits costs
+ * costs one word write plus, only when the word becomes all ones or stops
+ * being so, one more per level; syncing a range of count bits costs
  * count/32 + levels words.
  *
  * The bits past the end of each level stay set from hbitmap_init() on: no
@@ -87,17 +87,17 @@ void hbitmap_sync(struct hbitmap *h, uint32_t first, uint32_t count)
 	propagate(h, 0, first / BITS_PER_WORD, (first + count - 1) / BITS_PER_WORD);
 }
 
-bool hbitmap_fill(struct hbitmap *h, uint32_t first, uint32_t count, bool set)
+void hbitmap_assign(struct hbitmap *h, uint32_t bit, bool set)
 {
-	if (!bits_fill(h->level[0], first, first + count, set))
-		return false;
-	hbitmap_sync(h, first, count);
-	return true;
-}
-
-bool hbitmap_test(const struct hbitmap *h, uint32_t bit)
-{
-	return bit >= h->nbits[0] || bits_test(h->level[0], bit);
+	for (unsigned l = 0; l < h->nlevels; l++) {
+		uint32_t *word = &h->level[l][bit / BITS_PER_WORD], old = *word;
+		uint32_t mask = 1u << (bit % BITS_PER_WORD);
+		*word = set ? old | mask : old & ~mask;
+		if ((old == ALL_ONES) == (*word == ALL_ONES))
+			return; /* the word is as full as before: nothing above changes */
+		bit /= BITS_PER_WORD; /* its bit one level up: set when it is full */
+		set = *word == ALL_ONES;
+	}
 }
 
 uint32_t hbitmap_find_clear(const struct hbitmap *h, uint32_t from)

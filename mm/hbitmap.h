@@ -44,11 +44,8 @@ void hbitmap_init(struct hbitmap *h, uint32_t *bits, uint32_t nbits, uint32_t *s
 /* The owner changed level-0 bits [first, first + count) (count > 0): update the summaries. */
 void hbitmap_sync(struct hbitmap *h, uint32_t first, uint32_t count);
 
-/* Set (set = true) or clear bits [first, first + count), count > 0.  Returns whether any changed. */
-bool hbitmap_fill(struct hbitmap *h, uint32_t first, uint32_t count, bool set);
-
-/* Bit `bit` of level 0; bits past the end read as set. */
-bool hbitmap_test(const struct hbitmap *h, uint32_t bit);
+/* Set (set = true) or clear level-0 bit `bit` (< nbits), and update the summaries. */
+void hbitmap_assign(struct hbitmap *h, uint32_t bit, bool set);
 
 /* The first clear bit at or after `from`, or nbits when there is none. */
 uint32_t hbitmap_find_clear(const struct hbitmap *h, uint32_t from);

@@ -50,7 +50,7 @@
 #include "bitops.h"
 #include "mm_log.h"
 
-#define NO_FRAME UINT32_MAX
+#define NONE PMM_INDEX_NONE /* no such frame, word or block */
 
 static uint32_t frames_below_4g(const struct memmap *map)
 {
@@ -113,8 +113,8 @@ const char *pmm_allocator_name(const struct pmm *pmm)
 
 bool pmm_index_agrees(const struct pmm *pmm)
 {
-	return !pmm->indexed || (pmm->index.order[0].level[0] == pmm->bitmap &&
-				 pmm_index_consistent(&pmm->index));
+	return !pmm->indexed ||
+	       (pmm->index.bitmap == pmm->bitmap && pmm_index_consistent(&pmm->index));
 }
 
 /* ---- reservations ---------------------------------------------------------- */
@@ -153,25 +153,36 @@ static uint64_t allocated_in(const struct pmm *pmm, uint64_t start, uint64_t end
 	return 1;
 }
 
+/* Frame f goes from free to not free or back; the index hears of it. */
+static void flip_frame(struct pmm *pmm, uint32_t f)
+{
+	pmm->bitmap[f / BITS_PER_WORD] ^= 1u << (f % BITS_PER_WORD);
+	if (pmm->indexed)
+		pmm_index_frame_flipped(&pmm->index, f);
+}
+
+/* Frames [first, first + count) become `used` (none of them was). */
+static void set_frames(struct pmm *pmm, uint32_t first, uint32_t count, bool used)
+{
+	if (count == 1) {
+		flip_frame(pmm, first);
+		return;
+	}
+	bits_fill(pmm->bitmap, first, first + count, used);
+	if (pmm->indexed)
+		pmm_index_run_flipped(&pmm->index, first, count, used);
+}
+
 /* Set the bits of the free frames in [start, end) and count them as reserved. */
 static void reserve_frames(struct pmm *pmm, uint64_t start, uint64_t end)
 {
-	uint64_t stop = clip_to_bitmap(pmm, end);
-
-	if (start >= stop)
-		return;
-	for (uint64_t a = start; a < stop; a += FRAME_SIZE) {
+	for (uint64_t a = start; a < clip_to_bitmap(pmm, end); a += FRAME_SIZE) {
 		if (pmm_frame_state(pmm, a) != FRAME_FREE)
 			continue; /* a hole, or already reserved */
-		uint32_t f = (uint32_t)(a >> FRAME_SHIFT);
-		bits_fill(pmm->bitmap, f, f + 1, true);
+		flip_frame(pmm, (uint32_t)(a >> FRAME_SHIFT));
 		pmm->stats.free_frames--;
 		pmm->stats.reserved_frames++;
 	}
-	/* Every frame of the range is now not free, whatever it was. */
-	if (pmm->indexed)
-		pmm_index_taken(&pmm->index, (uint32_t)(start >> FRAME_SHIFT),
-				(uint32_t)((stop - start) >> FRAME_SHIFT));
 }
 
 enum pmm_result pmm_reserve(struct pmm *pmm, uint64_t start, uint64_t end, const char *what)
@@ -207,9 +218,7 @@ enum pmm_result pmm_reserve(struct pmm *pmm, uint64_t start, uint64_t end, const
 /* Frames [first, first + count), all free, are handed out. */
 static void take(struct pmm *pmm, uint32_t first, uint32_t count)
 {
-	bits_fill(pmm->bitmap, first, first + count, true);
-	if (pmm->indexed)
-		pmm_index_taken(&pmm->index, first, count);
+	set_frames(pmm, first, count, true);
 	pmm->stats.free_frames -= count;
 	pmm->stats.used_frames += count;
 }
@@ -217,9 +226,7 @@ static void take(struct pmm *pmm, uint32_t first, uint32_t count)
 /* Frames [first, first + count), all allocated, come back. */
 static void give_back(struct pmm *pmm, uint32_t first, uint32_t count)
 {
-	bits_fill(pmm->bitmap, first, first + count, false);
-	if (pmm->indexed)
-		pmm_index_released(&pmm->index, first, count);
+	set_frames(pmm, first, count, false);
 	pmm->stats.free_frames += count;
 	pmm->stats.used_frames -= count;
 }
@@ -234,22 +241,35 @@ static uint32_t scan_words(const uint32_t *bitmap, uint32_t from, uint32_t to)
 	return from;
 }
 
-/* Next fit by scanning: words from the hint to the end, then from 0. */
-static uint32_t next_fit_scan(const struct pmm *pmm)
+/* Next fit by scanning: the first word with a free frame from the hint on, wrapping. */
+static uint32_t next_word_scan(const struct pmm *pmm)
 {
 	uint32_t w = scan_words(pmm->bitmap, pmm->hint, pmm->nwords);
 
 	if (w == pmm->nwords && (w = scan_words(pmm->bitmap, 0, pmm->hint)) == pmm->hint)
-		return NO_FRAME;
-	return w * BITS_PER_WORD + (uint32_t)__builtin_ctz(~pmm->bitmap[w]);
+		return NONE;
+	return w;
 }
 
-/* Next fit through the index: the same frame, found in a few word reads. */
-static uint32_t next_fit_indexed(const struct pmm *pmm)
+/* Next fit through the index: the same word, found in a few word reads. */
+static uint32_t next_word_indexed(const struct pmm *pmm)
 {
-	uint32_t f = pmm_index_find(&pmm->index, 0, pmm->hint * BITS_PER_WORD);
+	uint32_t w = pmm_index_free_word(&pmm->index, pmm->hint);
 
-	return f != PMM_INDEX_NONE ? f : pmm_index_find(&pmm->index, 0, 0);
+	return w != NONE ? w : pmm_index_free_word(&pmm->index, 0);
+}
+
+/* Next fit: the hint word if it has a free frame (the common case), else search. */
+static uint32_t next_fit(const struct pmm *pmm)
+{
+	uint32_t w = pmm->hint;
+
+	if (pmm->bitmap[w] == ALL_ONES) {
+		w = pmm->indexed ? next_word_indexed(pmm) : next_word_scan(pmm);
+		if (w == NONE)
+			return NONE;
+	}
+	return w * BITS_PER_WORD + (uint32_t)__builtin_ctz(~pmm->bitmap[w]);
 }
 
 paddr_t pmm_alloc(struct pmm *pmm)
@@ -258,8 +278,8 @@ paddr_t pmm_alloc(struct pmm *pmm)
 		pmm->stats.exhausted++;
 		return 0;
 	}
-	uint32_t frame = pmm->indexed ? next_fit_indexed(pmm) : next_fit_scan(pmm);
-	if (frame == NO_FRAME) {
+	uint32_t frame = next_fit(pmm);
+	if (frame == NONE) {
 		/* Unreachable while free_frames is right; say so rather than corrupt. */
 		mm_warn("pmm: free count says %u but the bitmap has no free frame",
 			(unsigned)pmm->stats.free_frames);
@@ -353,8 +373,11 @@ static bool surely_allocated(const struct pmm *pmm, paddr_t start, uint32_t coun
 	       in_one_range(pmm->map, start, end) && !reserved_in(pmm, start, end);
 }
 
-/* Free `count` (>= 1) frames from `start` for `call`, or refuse at the first bad one. */
-static enum pmm_result free_run(struct pmm *pmm, paddr_t start, uint32_t count, const char *call)
+/*
+ * Free `count` (>= 1) frames from `start` for `call`, or refuse at the first
+ * bad one.  Inline, so that pmm_free's count of 1 simplifies the checks.
+ */
+static inline enum pmm_result free_run(struct pmm *pmm, paddr_t start, uint32_t count, const char *call)
 {
 	if (!surely_allocated(pmm, start, count)) {
 		for (uint32_t i = 0; i < count; i++) {
@@ -429,21 +452,21 @@ static uint64_t skip(const struct pmm *pmm, uint64_t c, uint32_t count, uint32_t
 {
 	uint32_t block = pmm_index_find(&pmm->index, order, (uint32_t)c);
 
-	if (block == PMM_INDEX_NONE)
+	if (block == NONE)
 		return UINT64_MAX;
 	uint64_t block_end = (uint64_t)block + (1u << order);
 	uint64_t lowest = block_end > count ? align_up(block_end - count, align) : 0;
 	return lowest > c ? lowest : c;
 }
 
-/* First fit: the lowest multiple of `align` starting `count` free frames, or NO_FRAME. */
+/* First fit: the lowest multiple of `align` starting `count` free frames, or NONE. */
 static uint32_t find_run(const struct pmm *pmm, uint32_t count, uint32_t align)
 {
 	unsigned order = skip_order(count, align);
 	uint64_t c = 0;
 
 	if (count > pmm->stats.free_frames)
-		return NO_FRAME;
+		return NONE;
 	while (c <= pmm->nframes - count) {
 		if (pmm->indexed && (c = skip(pmm, c, count, align, order)) > pmm->nframes - count)
 			break;
@@ -453,7 +476,7 @@ static uint32_t find_run(const struct pmm *pmm, uint32_t count, uint32_t align)
 		/* Nothing starting at or before `used` can fit: skip past it. */
 		c = align_up((uint64_t)used + 1, align);
 	}
-	return NO_FRAME;
+	return NONE;
 }
 
 paddr_t pmm_alloc_contig(struct pmm *pmm, uint32_t count, uint32_t align)
@@ -467,8 +490,10 @@ paddr_t pmm_alloc_contig(struct pmm *pmm, uint32_t count, uint32_t align)
 		pmm->stats.bad_requests++;
 		return 0;
 	}
+	if (pmm->indexed)
+		pmm_index_refresh(&pmm->index);
 	uint32_t first = find_run(pmm, count, align);
-	if (first == NO_FRAME) {
+	if (first == NONE) {
 		pmm->stats.exhausted++;
 		return 0;
 	}

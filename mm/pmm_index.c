@@ -2,151 +2,300 @@
  * pmm_index.c - the per-order index of the hbitmap frame allocator (see
  * pmm_index.h).
  *
- * Data.  order[k] has one bit per aligned block of 2^k frames, set when the
- * block holds at least one frame that is not free, so bit i of order k is
- * the OR of bits 2i and 2i + 1 of order k - 1, and order 0 is the frame
- * bitmap.  A block that runs past the last frame counts as not free (the
- * bitmap's tail bits are set).  Each order is an hbitmap, so "the first
- * clear bit at or after i" costs a few word reads at any order.
+ * Groups.  In one 32-bit word of a bitmap (set = not free), the free
+ * aligned groups of 2^j bits, j = 0..5, come out of j shift-and-mask steps:
+ * g_0 = ~word, g_(j+1) = g_j & (g_j >> 2^j) & M_j, where M_j keeps the
+ * positions that are multiples of 2^(j+1).  Bit i of g_j is set when bits
+ * [i, i + 2^j) are all free and i is a multiple of 2^j.  group_orders()
+ * condenses a word into six bits: "holds a free group of 2^j", j = 0..5.
  *
- * Memory.  Orders 1..10 hold n/2 + n/4 + ... + n/1024 bits, just under one
- * bit per frame, and the summary levels of all eleven orders about 2n/31
- * more: 1.06 bits per frame on top of the bitmap's one, 34 KiB per GiB of
- * address space (the bitmap: 32 KiB per GiB), 136 KiB for 4 GiB.  A buddy
- * allocator with list links in a per-frame array would need 8 bytes per
- * frame (2 MiB per GiB); it cannot keep them inside the free frames
- * themselves here, since frames above 768 MiB are not mapped.
+ * Data.  Two layers of summaries, each order an hbitmap with one bit per
+ * word of its source, set when that word holds no free group of the order:
+ *   orders 0..5:  the source is the frame bitmap, groups of 2^k frames
+ *                 (order 0: "the word is full"; order 5: "the word is not
+ *                 entirely free");
+ *   orders 6..10: the source is order 5's own bits, where a clear bit stands
+ *                 for 32 free frames, so a clear group of 2^(k-5) bits there
+ *                 is a free block of 2^k frames.
+ * One more hbitmap, `fresh`, has a bit per bitmap word, clear when orders
+ * 1..5 of that word are out of date (see Updates).  Memory: 7 bits per 32
+ * frames, 5 more per 1024, and the hbitmaps' own summary levels (3% on
+ * top): 0.23 bits per frame, 7.4 KiB per GiB of address space, 30 KiB for
+ * 4 GiB (the bitmap itself: 32 KiB per GiB).  A buddy allocator with list
+ * links in a per-frame array would need 8 bytes per frame (2 MiB per GiB);
+ * it cannot keep them inside the free frames, since frames above 768 MiB
+ * are not mapped.
  *
- * Updates.  Taking frames (allocation, reservation) sets bits: at order k,
- * every block the range touches becomes "not free".  If none of those bits
- * changed, no higher order can change either (a not-free block lies inside
- * a not-free block), so the climb stops: freeing or allocating one frame at
- * high occupancy touches order 0 and order 1 only.  Releasing frames clears
- * the blocks that lie wholly inside the range and recomputes the (at most
- * two) blocks at its ends from the order below; again the climb stops at the
- * first order where nothing changed.  A 1024-frame run costs about
- * 2 * 1024 / 32 word writes over all orders.
+ * Search.  pmm_index_find(k, f): the order-k hbitmap gives the first source
+ * word at or after f's that holds a group (at most 7 word reads), and the
+ * group arithmetic on that word gives the group; in f's own word the groups
+ * below f are masked off, which may leave none, and then one more hbitmap
+ * search finds the next word.  O(1) in memory size.
  *
- * Building.  pmm_index_init() derives each order from the one below, a word
- * from two words: O(n / 32) word operations.
+ * Updates.  Single frames are the common case and must stay cheap: a flip
+ * keeps order 0 exact (next fit searches it) -- it changes only when the
+ * word fills up or stops being full -- and marks the word stale in `fresh`.
+ * Orders 1..5 of stale words are brought up to date by pmm_index_refresh(),
+ * which the PMM calls before searching for a run: one condensation per
+ * stale word, and for the words whose order 5 changed, the same one layer
+ * up.  Amortized, that is O(1) per flip; the cost is the latency of the
+ * first run search after a long stretch of single-frame traffic, which pays
+ * for every word touched since (32768 words at most, for 4 GiB).  Keeping
+ * orders 1..5 exact on every flip instead was measured at about 20 ns per
+ * free+alloc pair at 50% occupancy, more than the pair itself (see
+ * docs/design/pmm.md).  A run of frames is written eagerly: the words wholly
+ * inside it become all used or all free, which answers every order for them
+ * at once, so only its two end words are condensed.
  */
 #include "pmm_index.h"
 
+#include <string.h>
+
 #include "bitops.h"
 
-/* Blocks of 2^order frames needed to cover `nframes` frames. */
-static uint32_t blocks(uint32_t nframes, unsigned order)
+#define WORD_ORDERS 6 /* groups of 2^0 .. 2^5 bits fit in a word */
+#define UPPER 5       /* order 5's bits are the source of orders 6..10 */
+
+/* The step from groups of 2^j bits to groups of 2^(j+1): positions kept. */
+static const uint32_t step_mask[WORD_ORDERS - 1] = {
+	0x55555555u, 0x11111111u, 0x01010101u, 0x00010001u, 0x00000001u,
+};
+
+/* Bit i set: bits [i, i + 2^span) of `used` are clear, i a multiple of 2^span. */
+static uint32_t free_groups(uint32_t used, unsigned span)
 {
-	return (uint32_t)(((uint64_t)nframes + (1u << order) - 1) >> order);
+	uint32_t g = ~used;
+
+	for (unsigned j = 0; j < span; j++)
+		g &= (g >> (1u << j)) & step_mask[j];
+	return g;
+}
+
+/*
+ * Bit j set: `used` holds a clear aligned group of 2^j bits (j = 0..5).  The
+ * steps of free_groups() written out, all sizes at once: a refresh runs this
+ * on every stale word.
+ */
+static unsigned group_orders(uint32_t used)
+{
+	uint32_t g0 = ~used;
+	uint32_t g1 = g0 & g0 >> 1 & 0x55555555u;
+	uint32_t g2 = g1 & g1 >> 2 & 0x11111111u;
+	uint32_t g3 = g2 & g2 >> 4 & 0x01010101u;
+	uint32_t g4 = g3 & g3 >> 8 & 0x00010001u;
+	uint32_t g5 = g4 & g4 >> 16;
+
+	return (unsigned)(g0 != 0) | (unsigned)(g1 != 0) << 1 | (unsigned)(g2 != 0) << 2 |
+	       (unsigned)(g3 != 0) << 3 | (unsigned)(g4 != 0) << 4 | (unsigned)(g5 != 0) << 5;
+}
+
+/* The bits order k summarizes, and the group size there (log2, in source bits). */
+static const uint32_t *source(const struct pmm_index *ix, unsigned k)
+{
+	return k <= UPPER ? ix->bitmap : ix->order[UPPER].level[0];
+}
+
+static unsigned span(unsigned k)
+{
+	return k <= UPPER ? k : k - UPPER;
+}
+
+/* Bits in order k's hbitmap: one per word of its source. */
+static uint32_t order_bits(uint32_t nframes, unsigned k)
+{
+	uint32_t words = bits_words(nframes);
+
+	return k <= UPPER ? words : bits_words(words);
+}
+
+/* Words of storage for an hbitmap of n bits, and for the whole index. */
+static uint32_t hbitmap_words(uint32_t n)
+{
+	return bits_words(n) + hbitmap_summary_words(n);
 }
 
 uint32_t pmm_index_words(uint32_t nframes)
 {
-	uint32_t words = hbitmap_summary_words(nframes);
+	uint32_t words = hbitmap_words(bits_words(nframes)); /* fresh */
 
-	for (unsigned k = 1; k < PMM_ORDERS; k++)
-		words += bits_words(blocks(nframes, k)) + hbitmap_summary_words(blocks(nframes, k));
+	for (unsigned k = 0; k < PMM_ORDERS; k++)
+		words += hbitmap_words(order_bits(nframes, k));
 	return words;
 }
 
-/* Bit i (i < 16) of the result: bit 2i or bit 2i + 1 of w is set. */
-static uint32_t pairs_or(uint32_t w)
+/* What order k's bit for source word w must be: set when it holds no group. */
+static bool no_group(const struct pmm_index *ix, unsigned k, uint32_t w)
 {
-	w = (w | w >> 1) & 0x55555555u;
-	w = (w | w >> 1) & 0x33333333u;
-	w = (w | w >> 2) & 0x0F0F0F0Fu;
-	w = (w | w >> 4) & 0x00FF00FFu;
-	w = (w | w >> 8) & 0x0000FFFFu;
-	return w;
+	return !(group_orders(source(ix, k)[w]) >> span(k) & 1);
 }
 
-/* Word w of order k, computed from order k - 1. */
-static uint32_t derived_word(const struct pmm_index *ix, unsigned k, uint32_t w)
+/* Set up `h` over n bits at *storage, all set (or as `no_group` says for order k). */
+static void build(struct pmm_index *ix, struct hbitmap *h, int k, uint32_t n, uint32_t **storage)
 {
-	const struct hbitmap *below = &ix->order[k - 1];
-	uint32_t nwords = bits_words(below->nbits[0]);
-	uint32_t lo = 2 * w < nwords ? below->level[0][2 * w] : ALL_ONES;
-	uint32_t hi = 2 * w + 1 < nwords ? below->level[0][2 * w + 1] : ALL_ONES;
+	uint32_t *bits = *storage;
 
-	return pairs_or(lo) | pairs_or(hi) << 16;
+	memset(bits, 0xFF, bits_words(n) * sizeof(uint32_t));
+	for (uint32_t w = 0; k >= 0 && w < n; w++)
+		if (!no_group(ix, (unsigned)k, w))
+			bits[w / BITS_PER_WORD] &= ~(1u << (w % BITS_PER_WORD));
+	hbitmap_init(h, bits, n, bits + bits_words(n));
+	*storage += hbitmap_words(n);
 }
 
-void pmm_index_init(struct pmm_index *ix, uint32_t *bitmap, uint32_t nframes,
+void pmm_index_init(struct pmm_index *ix, const uint32_t *bitmap, uint32_t nframes,
 		    uint32_t *storage)
 {
+	ix->bitmap = bitmap;
 	ix->storage = storage;
-	hbitmap_init(&ix->order[0], bitmap, nframes, storage);
-	storage += hbitmap_summary_words(nframes);
-	for (unsigned k = 1; k < PMM_ORDERS; k++) {
-		uint32_t nbits = blocks(nframes, k), *bits = storage;
-		for (uint32_t w = 0; w < bits_words(nbits); w++)
-			bits[w] = derived_word(ix, k, w);
-		storage += bits_words(nbits);
-		hbitmap_init(&ix->order[k], bits, nbits, storage);
-		storage += hbitmap_summary_words(nbits);
+	/* In increasing order: orders 6..10 read order 5's finished bits. */
+	for (unsigned k = 0; k < PMM_ORDERS; k++)
+		build(ix, &ix->order[k], (int)k, order_bits(nframes, k), &storage);
+	build(ix, &ix->fresh, -1, bits_words(nframes), &storage);
+}
+
+/*
+ * Bit `pos` of order 5 has just flipped.  Orders 6..10 see a word that
+ * differs in that bit only, so only the groups holding it can differ: the
+ * orders j whose group around pos is free with the bit clear, and which the
+ * word with the bit set has no free group of.
+ */
+static void upper_bit_flipped(struct pmm_index *ix, uint32_t pos)
+{
+	const uint32_t *src = ix->order[UPPER].level[0];
+	uint32_t now = src[pos / BITS_PER_WORD], bit = 1u << (pos % BITS_PER_WORD);
+	uint32_t with = now & ~bit, without = now | bit;
+	unsigned b = pos % BITS_PER_WORD;
+
+	for (unsigned j = 1; j < WORD_ORDERS; j++) {
+		uint32_t group = ALL_ONES >> (BITS_PER_WORD - (1u << j)) << (b & ~((1u << j) - 1));
+		if (with & group)
+			return; /* pos's group is free in neither word, nor any larger one */
+		if (!free_groups(without, j))
+			hbitmap_assign(&ix->order[UPPER + j], pos / BITS_PER_WORD, now & bit);
 	}
 }
 
-void pmm_index_taken(struct pmm_index *ix, uint32_t first, uint32_t count)
+/* Source word w of a layer: rewrite the orders whose stored answer is out of date. */
+static void refresh_word(struct pmm_index *ix, bool upper, uint32_t w)
 {
-	uint32_t last = first + count - 1;
+	unsigned lo = upper ? UPPER + 1 : 0, hi = upper ? PMM_ORDERS - 1 : UPPER;
+	unsigned orders = group_orders(source(ix, lo)[w]);
 
-	hbitmap_sync(&ix->order[0], first, count);
-	for (unsigned k = 1; k < PMM_ORDERS; k++)
-		if (!hbitmap_fill(&ix->order[k], first >> k, (last >> k) - (first >> k) + 1, true))
-			return;
+	for (unsigned k = lo; k <= hi; k++) {
+		bool used = !(orders >> span(k) & 1);
+		if (bits_test(ix->order[k].level[0], w) == used)
+			continue;
+		hbitmap_assign(&ix->order[k], w, used);
+		if (k == UPPER)
+			upper_bit_flipped(ix, w);
+	}
 }
 
-/* Recompute block i of order k from its two halves; returns whether it changed. */
-static bool refresh_block(struct pmm_index *ix, unsigned k, uint32_t i)
+void pmm_index_frame_flipped(struct pmm_index *ix, uint32_t frame)
 {
-	bool used = hbitmap_test(&ix->order[k - 1], 2 * i) ||
-		    hbitmap_test(&ix->order[k - 1], 2 * i + 1);
+	uint32_t w = frame / BITS_PER_WORD, now = ix->bitmap[w];
 
-	if (used == hbitmap_test(&ix->order[k], i))
-		return false;
-	return hbitmap_fill(&ix->order[k], i, 1, used);
+	if ((now | 1u << (frame % BITS_PER_WORD)) == ALL_ONES) /* full now, or full before */
+		hbitmap_assign(&ix->order[0], w, now == ALL_ONES);
+	if (bits_test(ix->fresh.level[0], w))
+		hbitmap_assign(&ix->fresh, w, false);
 }
 
-void pmm_index_released(struct pmm_index *ix, uint32_t first, uint32_t count)
+void pmm_index_refresh(struct pmm_index *ix)
 {
+	struct hbitmap *fresh = &ix->fresh;
+	uint32_t w = 0;
+
+	/* A word of `fresh` at a time: its clear bits are 32 bitmap words' worth. */
+	while ((w = hbitmap_find_clear(fresh, w)) < fresh->nbits[0]) {
+		uint32_t first = w / BITS_PER_WORD * BITS_PER_WORD;
+		uint32_t *word = &fresh->level[0][w / BITS_PER_WORD];
+		for (uint32_t stale = ~*word; stale; stale &= stale - 1)
+			refresh_word(ix, false, first + (uint32_t)__builtin_ctz(stale));
+		*word = ALL_ONES;
+		hbitmap_sync(fresh, first, 1);
+		w = first + BITS_PER_WORD;
+	}
+}
+
+/*
+ * Source bits [first, first + count) of a layer are now all `used`.  The
+ * source words wholly inside the range are all ones or all zeros, which
+ * answers every order for them at once (no group at all, or every group);
+ * only the words at the two ends need condensing.  For the lower layer,
+ * those whole words are also a run of order-5 bits that are now all `used`:
+ * the upper layer's own run.
+ */
+static void run_flipped(struct pmm_index *ix, bool upper, uint32_t first, uint32_t count,
+			bool used)
+{
+	unsigned lo = upper ? UPPER + 1 : 0, hi = upper ? PMM_ORDERS - 1 : UPPER;
 	uint32_t end = first + count;
+	uint32_t whole = (first + BITS_PER_WORD - 1) / BITS_PER_WORD, whole_end = end / BITS_PER_WORD;
 
-	hbitmap_sync(&ix->order[0], first, count);
-	for (unsigned k = 1; k < PMM_ORDERS; k++) {
-		/* Blocks [inner, outer) lie inside the range; lo and hi are its end blocks. */
-		uint32_t inner = (uint32_t)(((uint64_t)first + (1u << k) - 1) >> k);
-		uint32_t outer = end >> k, lo = first >> k, hi = (end - 1) >> k;
-		bool changed = false;
-
-		if (inner < outer)
-			changed |= hbitmap_fill(&ix->order[k], inner, outer - inner, false);
-		if (lo < inner)
-			changed |= refresh_block(ix, k, lo);
-		if (hi >= outer)
-			changed |= refresh_block(ix, k, hi);
-		if (!changed)
-			return;
+	if (whole < whole_end) {
+		for (unsigned k = lo; k <= hi; k++) {
+			bits_fill(ix->order[k].level[0], whole, whole_end, used);
+			hbitmap_sync(&ix->order[k], whole, whole_end - whole);
+		}
+		if (!upper)
+			run_flipped(ix, true, whole, whole_end - whole, used);
 	}
+	if (first % BITS_PER_WORD)
+		refresh_word(ix, upper, first / BITS_PER_WORD);
+	if (end % BITS_PER_WORD)
+		refresh_word(ix, upper, end / BITS_PER_WORD);
+}
+
+void pmm_index_run_flipped(struct pmm_index *ix, uint32_t first, uint32_t count, bool used)
+{
+	run_flipped(ix, false, first, count, used);
+}
+
+uint32_t pmm_index_free_word(const struct pmm_index *ix, uint32_t from)
+{
+	uint32_t w = hbitmap_find_clear(&ix->order[0], from);
+
+	return w < ix->order[0].nbits[0] ? w : PMM_INDEX_NONE;
 }
 
 uint32_t pmm_index_find(const struct pmm_index *ix, unsigned order, uint32_t from)
 {
 	const struct hbitmap *h = &ix->order[order];
-	uint32_t i = hbitmap_find_clear(h, blocks(from, order));
+	const uint32_t *src = source(ix, order);
+	unsigned j = span(order), unit = order > UPPER ? 5 : 0; /* log2 frames per source bit */
+	/* The first source bit that may start a group: `from` rounded up. */
+	uint64_t bit = ((((uint64_t)from + (1u << unit) - 1) >> unit) + (1u << j) - 1) &
+		       ~(uint64_t)((1u << j) - 1);
+	uint32_t w = (uint32_t)(bit / BITS_PER_WORD);
 
-	return i < h->nbits[0] ? i << order : PMM_INDEX_NONE;
+	if (bit >= (uint64_t)h->nbits[0] * BITS_PER_WORD)
+		return PMM_INDEX_NONE;
+	for (;; w++) {
+		w = hbitmap_find_clear(h, w);
+		if (w >= h->nbits[0])
+			return PMM_INDEX_NONE;
+		uint32_t groups = free_groups(src[w], j);
+		if (w == bit / BITS_PER_WORD)
+			groups &= ALL_ONES << (bit % BITS_PER_WORD);
+		if (groups)
+			return (w * BITS_PER_WORD + (uint32_t)__builtin_ctz(groups)) << unit;
+	}
 }
 
 bool pmm_index_consistent(const struct pmm_index *ix)
 {
+	if (!hbitmap_consistent(&ix->fresh))
+		return false;
 	for (unsigned k = 0; k < PMM_ORDERS; k++) {
 		const struct hbitmap *h = &ix->order[k];
 		if (!hbitmap_consistent(h))
 			return false;
-		for (uint32_t w = 0; k > 0 && w < bits_words(h->nbits[0]); w++)
-			if (h->level[0][w] != derived_word(ix, k, w))
+		for (uint32_t w = 0; w < h->nbits[0]; w++) {
+			bool stale = k >= 1 && k <= UPPER && !bits_test(ix->fresh.level[0], w);
+			if (!stale && bits_test(h->level[0], w) != no_group(ix, k, w))
 				return false;
+		}
 	}
 	return true;
 }

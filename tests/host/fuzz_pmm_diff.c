@@ -20,9 +20,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "mm/mm_log.h"
 #include "mm/pmm.h"
 
@@ -33,15 +33,6 @@ void mm_warn(const char *fmt, ...)
 	(void)fmt;
 	warnings++;
 }
-
-#define EXPECT(cond)                                                                  \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "fuzz_pmm_diff: %s:%d: %s\n", __FILE__,      \
-				__LINE__, #cond);                                     \
-			__builtin_trap();                                             \
-		}                                                                     \
-	} while (0)
 
 #define MAX_FRAMES 16384 /* 64 MiB */
 #define MAX_RUNS 1024
@@ -64,7 +55,7 @@ static uint32_t take(struct input *in, unsigned bytes)
 static struct memmap map;
 static struct pmm ref, hb;
 static uint32_t ref_bits[MAX_FRAMES / 32], hb_bits[MAX_FRAMES / 32];
-static uint32_t hb_index[MAX_FRAMES / 16]; /* 2 bits per frame: more than enough */
+static uint32_t hb_index[MAX_FRAMES / 64]; /* half a bit per frame: more than enough */
 
 static uint8_t held[MAX_FRAMES];
 static uint32_t nheld;

@@ -30,11 +30,12 @@
 #define MIB 0x100000ull
 #define MAX_FRAMES (1u << 20)
 /*
- * pmm_index_words(2^20): orders 1..10 take 16384 + 8192 + ... + 32 = 32736
- * words, the summaries of orders 0..10 1057 + 529 + 265 + 133 + 67 + 33 + 17
- * + 9 + 5 + 3 + 1 = 2119: 34855 words, 136 KiB.
+ * pmm_index_words(2^20): orders 0..5 and `fresh` have a bit per bitmap word,
+ * 32768 bits = 1024 words plus 32 + 1 summary words each; orders 6..10 a
+ * bit per 1024 frames, 32 words plus 1: 7 * 1057 + 5 * 33 = 7564 words,
+ * 29.5 KiB.
  */
-#define INDEX_WORDS_4G 34855u
+#define INDEX_WORDS_4G 7564u
 #define FRAME(addr) ((uint32_t)((addr) >> FRAME_SHIFT))
 
 static uint64_t rng_state;
@@ -390,7 +391,7 @@ static void index_storage_size(void)
 	CHECK_EQ(pmm_index_bytes(&map), INDEX_WORDS_4G * 4);
 	CHECK_EQ(pmm_bitmap_bytes(&map), 128 * 1024);
 	one_range_map(0, 16 * MIB);
-	CHECK(pmm_index_bytes(&map) > 0 && pmm_index_bytes(&map) < 1200,
+	CHECK(pmm_index_bytes(&map) > 0 && pmm_index_bytes(&map) < 200,
 	      "16 MiB: %zu bytes of index", pmm_index_bytes(&map));
 	memmap_init(&empty);
 	memmap_normalize(&empty);
@@ -478,6 +479,7 @@ static void blocks_cut_by_the_top(void)
 			if (got)
 				CHECK_EQ(TWIN(enum pmm_result, pmm_free_contig(pmm_, got, size)), PMM_OK);
 			/* The highest block that fits wholly below the top, found from there. */
+			pmm_index_refresh(&hb.index);
 			uint32_t at = pmm_index_find(&hb.index, k, (fits - 1) * size);
 			CHECK_EQ(at, fits - 1 >= first_free ? (fits - 1) * size : PMM_INDEX_NONE);
 			CHECK_EQ(pmm_index_find(&hb.index, k, fits * size), PMM_INDEX_NONE);
@@ -529,18 +531,20 @@ static void attach_late(void)
 	}
 }
 
-/* The self-check catches a wrong bit at any order, and a wrong summary bit. */
+/* The self-check catches a wrong bit at any order and any level of its hbitmap. */
 static void self_check_catches_corruption(void)
 {
 	one_range_map(0, 64 * MIB);
 	start_twins(true);
 	for (unsigned k = 0; k < PMM_ORDERS && !check_failed; k++) {
 		struct hbitmap *h = &hb.index.order[k];
-		uint32_t *word = &h->level[k == 0 ? 1 : 0][0];
-		*word ^= 1u << 7;
-		CHECK(!pmm_index_agrees(&hb), "order %u: a flipped bit went unnoticed", k);
-		*word ^= 1u << 7;
-		CHECK(pmm_index_agrees(&hb), "order %u: restored, still wrong", k);
+		for (unsigned l = 0; l < h->nlevels; l++) {
+			h->level[l][0] ^= 1u << 7;
+			CHECK(!pmm_index_agrees(&hb), "order %u level %u: a flipped bit went unnoticed",
+			      k, l);
+			h->level[l][0] ^= 1u << 7;
+			CHECK(pmm_index_agrees(&hb), "order %u level %u: restored, still wrong", k, l);
+		}
 	}
 }
 

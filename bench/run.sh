@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 #
 # bench/run.sh - run the benchmarks (`make bench` calls this after building
-# them): the host frame-allocator benchmark, then the in-guest paging
-# benchmarks (bench/guest/) twice, under -icount shift=0 (instruction counts,
-# repeatable) and without (TCG host time, where TLB refills show).
-# Arguments go to the host benchmark, e.g. `bash bench/run.sh --quick`.
+# them): the host frame-allocator benchmark (its plots, drawn by
+# bench/pmm.gnuplot, go to build/bench/pmm_*.png), then the in-guest paging
+# and frame-allocator benchmarks (bench/guest/) twice, under -icount shift=0
+# (instruction counts, repeatable) and without (TCG host time, where TLB
+# refills show).  Arguments go to the host benchmark, e.g.
+# `bash bench/run.sh --quick`.
 #
 # Design.  The benchmarks are single-threaded and time short batches, so the
 # biggest avoidable noise is the scheduler moving the process between CPUs
@@ -37,11 +39,14 @@ if [ ${#launch[@]} -gt 0 ]; then
 else
 	export BENCH_PMM_VIA="bench/run.sh: not pinned, no usable taskset"
 fi
-${launch[@]+"${launch[@]}"} "$bin" "$@"
+mkdir -p build/bench
+${launch[@]+"${launch[@]}"} "$bin" --data build/bench "$@"
+gnuplot -e "dir='build/bench'" bench/pmm.gnuplot
+echo "Plots: build/bench/pmm_single.png, build/bench/pmm_contig.png"
 
 guest() { # $1: extra QEMU flags, $2: title
 	echo
-	echo "# In-guest paging benchmarks, $2"
+	echo "# In-guest paging and frame-allocator benchmarks, $2"
 	echo "# command: qemu-system-i386 -machine pc -m 128M $1 -kernel build/kernel.elf -append bench"
 	local out status=0
 	out=$(mktemp)

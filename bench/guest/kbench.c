@@ -9,6 +9,7 @@
 void bench_tlb(void);
 void bench_map(void);
 void bench_lookup(void);
+void bench_pmm(void);
 
 uint64_t kbench_median(unsigned runs, uint64_t (*fn)(void *arg), void *arg)
 {
@@ -32,6 +33,7 @@ void kbench_main(void)
 	bench_map();
 	bench_lookup();
 	bench_tlb();
+	bench_pmm();
 	kprintf("# done\n");
 	machine_exit(EXIT_PASS);
 }

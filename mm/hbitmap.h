@@ -21,8 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HBITMAP_MAX_LEVELS 4 /* 32^4 = 2^20 bits */
-#define HBITMAP_MAX_BITS (1u << 20)
+#define HBITMAP_MAX_LEVELS 4 /* up to 32^4 = 2^20 bits */
 
 struct hbitmap {
 	uint32_t *level[HBITMAP_MAX_LEVELS]; /* level[0]: the bits themselves */
@@ -34,7 +33,7 @@ struct hbitmap {
 uint32_t hbitmap_summary_words(uint32_t nbits);
 
 /*
- * Set `h` up over `bits` (level 0: nbits bits, 1 <= nbits <= HBITMAP_MAX_BITS;
+ * Set `h` up over `bits` (level 0: nbits bits, 1 <= nbits <= 2^20;
  * any bits past nbits in its last word must be set) with `summary` as storage
  * for the levels above (hbitmap_summary_words(nbits) words), which are
  * computed from `bits`.  Neither array is copied: both must stay alive.

@@ -25,16 +25,19 @@
  * jumping past the first used frame of each: the cost grows with the number
  * of candidates below the answer, i.e. with memory size.
  *
- * Search, hbitmap.  The index (pmm_index.c) holds, for each order k = 0..10,
- * a hierarchical bitmap of "aligned block of 2^k frames not all free".  A
- * single frame is the first clear bit of order 0 at or after the hint word:
- * at most 7 word reads.  A run of `count` frames aligned to `align` must
- * contain a free aligned block of some order j (skip_order()); the first
- * such block at or after the current candidate bounds where the fit can
- * start, so the search jumps there instead of walking candidates, then
- * checks the run in the bitmap.  When count and align are the same power of
- * two up to 1024 the first block found is the answer.  The index costs
- * 1.06 bits per frame and an update on every change (pmm_index.c).
+ * Search, hbitmap.  The index (pmm_index.c) summarizes the bitmap, for each
+ * order k = 0..10, as "which words hold a free aligned block of 2^k
+ * frames", each summary a hierarchical bitmap.  A single frame: the hint
+ * word if it has a free frame (as for the bitmap), else order 0's summary
+ * gives the next word that has one in at most 7 word reads.  A run of
+ * `count` frames aligned to `align` must contain a free aligned block of
+ * some order j (skip_order()); the first such block at or after the current
+ * candidate bounds where the fit can start, so the search jumps there
+ * instead of walking candidates, then checks the run in the bitmap.  When
+ * count and align are the same power of two up to 1024 the first block
+ * found is the answer.  The index costs 0.23 bits per frame; a single-frame
+ * change updates only order 0 at once, the other orders are brought up to
+ * date before the next run search (pmm_index.c, "Updates").
  *
  * Freeing.  A run is validated completely before any bit changes.  The quick
  * test -- all bits set, inside one usable range, no reservation overlapping

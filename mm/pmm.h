@@ -7,9 +7,10 @@
  * the same policy and therefore the same results call for call:
  *
  *   bitmap   the reference: searches by scanning the bitmap (pmm_init alone);
- *   hbitmap  the bitmap plus an index of per-order hierarchical bitmaps that
- *            finds any frame or aligned run in a few word reads
- *            (pmm_attach_index after pmm_init).  The kernel's default.
+ *   hbitmap  the bitmap plus an index of per-word summaries, kept in
+ *            hierarchical bitmaps, that finds any frame or aligned run in a
+ *            few word reads (pmm_attach_index after pmm_init).  The
+ *            kernel's default.
  *
  * See pmm.c for the designs and their costs, docs/design/pmm.md for the
  * measurements behind the choice.

@@ -60,7 +60,7 @@ $(HOST)/test_%: tests/host/test_%.c tests/host/check.c tests/host/check.h $(MM_C
 	@mkdir -p $(HOST)
 	$(CC) $(HOST_CFLAGS) -o $@ $< tests/host/check.c $(MM_CORE)
 
-$(HOST)/fuzz_%: tests/host/fuzz_%.c $(MM_CORE) mm/*.h arch/x86/*.h
+$(HOST)/fuzz_%: tests/host/fuzz_%.c tests/host/fuzz.h $(MM_CORE) mm/*.h arch/x86/*.h
 	@mkdir -p $(HOST)
 	$(CLANG) -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(MM_CORE)
@@ -69,7 +69,16 @@ $(HOST)/bench_%: bench/bench_%.c $(MM_CORE) mm/*.h arch/x86/*.h
 	@mkdir -p $(HOST)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -o $@ $< $(MM_CORE)
 
-host-tests: $(HOST_TESTS) $(FUZZERS)
+# The heap's long randomized run: -O2, no sanitizers; heap_check every 100k operations.
+$(HOST)/soak_heap: tests/host/soak_heap.c mm/heap.c mm/heap.h mm/mm_log.h
+	@mkdir -p $(HOST)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -o $@ tests/host/soak_heap.c mm/heap.c
+
+# 10 million operations (make test runs a time-bounded share of it).
+heap-soak: $(HOST)/soak_heap
+	$(HOST)/soak_heap
+
+host-tests: $(HOST_TESTS) $(FUZZERS) $(HOST)/soak_heap
 
 # ---- the allocator as an LD_PRELOAD malloc (preload/) --------------------
 # `make preload`: build/host/libkheap.so, mm/kmalloc.c and its layers behind
@@ -138,4 +147,4 @@ bench: tools all $(BENCHES)
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all host-tests setup tools run iso run-iso debug test bench clean
+.PHONY: all host-tests heap-soak setup tools run iso run-iso debug test bench clean

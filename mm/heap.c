@@ -32,7 +32,10 @@
  * Trust.  Headers can be damaged by the heap's users; the free list's links
  * even more so (they live where a use-after-free writes).  Every link is
  * checked before it is followed, and when one is bad the list is rebuilt
- * from a walk of the headers, which is the ground truth.
+ * from a walk of the headers, which is the ground truth.  Poison (debug)
+ * is written once, when memory becomes free, and checked where an
+ * allocation hands memory out (and by heap_check), so a write after free
+ * is reported when the memory is reused, however it was split or merged.
  */
 #include "heap.h"
 
@@ -140,6 +143,12 @@ static bool bytes_are(const void *p, int value, size_t n)
 	return true;
 }
 
+/* Are the first `n` bytes of b's red zone (all of it, if it is shorter) intact? */
+static bool redzone_intact(const struct heap_block *b, size_t n)
+{
+	return bytes_are((char *)payload(b) + b->requested, REDZONE_BYTE, n < slack(b) ? n : slack(b));
+}
+
 static void report(struct heap *h, enum heap_error e, const void *ptr, const char *detail)
 {
 	h->stats.errors[e]++;
@@ -152,6 +161,14 @@ static bool plausible(const struct heap *h, const struct heap_block *b)
 {
 	uintptr_t a = (uintptr_t)b;
 	return a >= h->base && a < h->end - HDR && a % HEAP_ALIGN == 0;
+}
+
+/* Can a walk step on from `b`: is its size one a block can have here? */
+static bool size_sane(const struct heap *h, const struct heap_block *b)
+{
+	size_t size = block_size(b);
+	return size >= MIN_BLOCK && size % HEAP_ALIGN == 0 &&
+	       size <= (uintptr_t)fence(h) - (uintptr_t)b;
 }
 
 /* ---- block state ----------------------------------------------------------- */
@@ -171,14 +188,20 @@ static void mark_prev_state(struct heap_block *next, const struct heap_block *b)
 	}
 }
 
-/* Turn `b` into a free block of `size` bytes (not yet on the list). */
-static void make_free(struct heap *h, struct heap_block *b, size_t size, const void *by)
+/*
+ * Turn `b` into a free block of `size` bytes (not yet on the list).  In
+ * debug mode, `poison` fills its payload: for memory that was in use or is
+ * new.  Memory that was free already keeps its poison as it is, so the
+ * evidence of a write after free survives splits, merges and trims.
+ */
+static void make_free(struct heap *h, struct heap_block *b, size_t size, const void *by,
+		      bool poison)
 {
 	set_size(b, size, b->size & FLAG_PREV_IN_USE);
 	b->magic = magic_for(b, MAGIC_FREE);
 	b->caller = by;
 	b->requested = 0;
-	if (h->debug)
+	if (h->debug && poison)
 		memset((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
 		       size - HDR - sizeof(struct free_links));
 	mark_prev_state(next_block(b), b);
@@ -199,15 +222,22 @@ static void make_used(struct heap *h, struct heap_block *b, size_t size, size_t 
 
 /* ---- the free list ----------------------------------------------------------- */
 
-static bool link_ok(struct heap *h, const struct heap_block *b);
+static bool links_ok(struct heap *h, const struct heap_block *b);
+
+/* May a free-list link point to `b`: is it a free block of this heap? */
+static bool listable(const struct heap *h, const struct heap_block *b)
+{
+	return plausible(h, b) && has_magic(b, MAGIC_FREE) && !in_use(b);
+}
 
 static void list_remove(struct heap *h, struct heap_block *b)
 {
 	struct free_links *l = links(b);
 
-	if (!link_ok(h, l->next) || !link_ok(h, l->prev))
-		l = links(b); /* the list was rebuilt: b's links are sound now */
-
+	/* If b's links were bad, the list was rebuilt: they are sound now,
+	 * unless b's own header is damaged and the rebuild left it out. */
+	if (!links_ok(h, b) && !listable(h, b))
+		return;
 	if (l->prev)
 		links(l->prev)->next = l->next;
 	else
@@ -235,39 +265,56 @@ static void list_insert_after(struct heap *h, struct heap_block *after, struct h
 
 static void rebuild_free_list(struct heap *h);
 
-/* Is `b` a sane list member?  If not, the list was damaged: rebuild it. */
-static bool link_ok(struct heap *h, const struct heap_block *b)
+/*
+ * Can the links of list member `b` be followed: does each point to a free
+ * block on the right side of b that links back to b?  A write after free
+ * can put anything there -- garbage, zeros, a plausible block.  If they
+ * are bad, report it, rebuild the list from the headers (b, being free, is
+ * on it again, soundly linked) and return false.
+ */
+static bool links_ok(struct heap *h, const struct heap_block *b)
 {
-	if (!b || (plausible(h, b) && has_magic(b, MAGIC_FREE) && !in_use(b)))
+	const struct free_links *l = links(b);
+	bool next_ok = !l->next || (l->next > b && listable(h, l->next) && links(l->next)->prev == b);
+	bool prev_ok = l->prev ? l->prev < b && listable(h, l->prev) && links(l->prev)->next == b
+			       : h->free_head == b;
+
+	if (listable(h, b) && next_ok && prev_ok)
 		return true;
 	report(h, HEAP_ERR_USE_AFTER_FREE, NULL, "free-list link overwritten; list rebuilt");
 	rebuild_free_list(h);
 	return false;
 }
 
-/* The last free block below `b` in the list, or NULL (for address order). */
-static struct heap_block *list_position(struct heap *h, struct heap_block *b)
+/*
+ * Put free block `b` (not on the list) at its place in address order.  If
+ * the walk meets bad links, the rebuilt list holds b already: done.
+ */
+static void list_add(struct heap *h, struct heap_block *b)
 {
 	struct heap_block *after = NULL;
 
 	for (struct heap_block *f = h->free_head; f && f < b; f = links(f)->next) {
-		if (!link_ok(h, f))
-			return list_position(h, b);
+		if (!links_ok(h, f))
+			return;
 		after = f;
 	}
-	return after;
+	list_insert_after(h, after, b);
 }
 
+/* Only sound free blocks go on the list, and the walk stops at a damaged size. */
 static void rebuild_free_list(struct heap *h)
 {
 	struct heap_block *last = NULL;
 
 	h->free_head = h->rover = NULL;
 	for (struct heap_block *b = (struct heap_block *)h->base; b != fence(h); b = next_block(b)) {
-		if (in_use(b))
-			continue;
-		list_insert_after(h, last, b);
-		last = b;
+		if (listable(h, b)) {
+			list_insert_after(h, last, b);
+			last = b;
+		}
+		if (!size_sane(h, b))
+			break;
 	}
 }
 
@@ -298,7 +345,7 @@ static bool grow(struct heap *h, size_t need)
 	struct heap_block *b = fence(h);
 	h->end += step;
 	write_fence(h, false);
-	make_free(h, b, step, NULL);
+	make_free(h, b, step, NULL, true);
 	h->stats.heap_size += step;
 	if (h->stats.heap_size > h->stats.peak_heap_size)
 		h->stats.peak_heap_size = h->stats.heap_size;
@@ -333,10 +380,10 @@ static void trim_top(struct heap *h, size_t leave)
 		write_fence(h, true); /* the free block is gone: its header is the fence */
 	} else {
 		write_fence(h, false);
-		make_free(h, last, new_end - HDR - (uintptr_t)last, last->caller);
+		make_free(h, last, new_end - HDR - (uintptr_t)last, last->caller, false);
 		h->stats.free_bytes += block_size(last);
 		h->stats.free_blocks++;
-		list_insert_after(h, list_position(h, last), last);
+		list_add(h, last);
 	}
 	h->backend.shrink(h->backend.ctx, new_end, released);
 	h->stats.heap_size -= released;
@@ -358,7 +405,7 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	h->limit = limit;
 	h->page_size = page_size;
 	h->grow_step = align_up(cfg->grow_step > page_size ? cfg->grow_step : page_size, page_size);
-	h->keep = cfg->keep;
+	h->keep = align_up(cfg->keep, page_size); /* trimming works in whole pages */
 	h->fit = cfg->fit;
 	h->debug = cfg->debug;
 	h->backend = *backend;
@@ -370,7 +417,7 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	struct heap_block *first = (struct heap_block *)base;
 	first->size = FLAG_PREV_IN_USE;
 	write_fence(h, false);
-	make_free(h, first, initial - HDR, NULL);
+	make_free(h, first, initial - HDR, NULL, true);
 	h->free_head = first;
 	links(first)->next = links(first)->prev = NULL;
 	h->stats.heap_size = h->stats.peak_heap_size = initial;
@@ -402,8 +449,8 @@ static struct heap_block *search(struct heap *h, struct heap_block *from, struct
 {
 	struct heap_block *found = NULL;
 
-	for (struct heap_block *b = from; b != stop; b = links(b)->next) {
-		if (!link_ok(h, b)) /* the list was rebuilt: search it again, whole */
+	for (struct heap_block *b = from; b && b != stop; b = links(b)->next) {
+		if (!links_ok(h, b)) /* the list was rebuilt: search it again, whole */
 			return search(h, h->free_head, NULL, need, align, best);
 		if (!fits(b, need, align))
 			continue;
@@ -439,18 +486,28 @@ static void split_free(struct heap *h, struct heap_block *b, size_t size)
 
 	set_size(b, size, b->size & FLAGS_MASK);
 	r->size = 0; /* prev (b) is free: no PREV_IN_USE */
-	make_free(h, r, rest, b->caller);
+	make_free(h, r, rest, b->caller, false);
 	mark_prev_state(r, b);
 	list_insert_after(h, b, r);
 	h->stats.free_blocks++;
 }
 
-/* Check a free block's poison before handing it out (debug). */
-static void check_poison(struct heap *h, struct heap_block *b)
+/*
+ * Check the poison of free block `b` where an allocation is about to use
+ * it (debug): its first `bytes`, which cover the block handed out, a gap
+ * before it, and the header of any rest.  Once reported, the poison there
+ * is restored: a gap left free must not be reported again.  The rest is
+ * checked when it is handed out in turn.
+ */
+static void check_poison(struct heap *h, struct heap_block *b, size_t bytes)
 {
-	if (h->debug && !bytes_are((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
-				   block_size(b) - HDR - sizeof(struct free_links)))
+	char *poison = (char *)payload(b) + sizeof(struct free_links);
+	size_t n = (bytes < block_size(b) ? bytes : block_size(b)) - HDR - sizeof(struct free_links);
+
+	if (h->debug && !bytes_are(poison, POISON_BYTE, n)) {
 		report(h, HEAP_ERR_USE_AFTER_FREE, payload(b), "freed block written after free");
+		memset(poison, POISON_BYTE, n);
+	}
 }
 
 static size_t block_need(const struct heap *h, size_t size)
@@ -475,8 +532,8 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 		h->stats.failed++;
 		return NULL;
 	}
-	check_poison(h, b);
 	size_t lead = lead_for(b, align);
+	check_poison(h, b, lead + need + MIN_BLOCK);
 	if (lead) { /* the gap before an aligned payload stays free */
 		split_free(h, b, lead);
 		b = links(b)->next;
@@ -507,9 +564,8 @@ static void merge(struct heap *h, struct heap_block *b, struct heap_block *next)
 {
 	set_size(b, block_size(b) + block_size(next), b->size & FLAGS_MASK);
 	next->magic = magic_for(next, MAGIC_MERGED); /* a later free of it: double free */
-	if (h->debug) /* the old header is payload now: poison it, links of b stay */
-		memset((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
-		       block_size(b) - HDR - sizeof(struct free_links));
+	if (h->debug) /* next's header and links are payload now; its poison stays as it is */
+		memset(next, POISON_BYTE, HDR + sizeof(struct free_links));
 	mark_prev_state(next_block(b), b);
 	h->stats.free_blocks--;
 }
@@ -531,9 +587,10 @@ static void release_block(struct heap *h, struct heap_block *b)
 		merge(h, prev, b);
 		b = prev;
 	} else if (next_free) {
-		list_insert_after(h, links(next)->prev, b); /* take next's place */
+		if (links_ok(h, next)) /* else the list was rebuilt, with b on it */
+			list_insert_after(h, links(next)->prev, b); /* take next's place */
 	} else {
-		list_insert_after(h, list_position(h, b), b);
+		list_add(h, b);
 	}
 	if (next_free) {
 		list_remove(h, next);
@@ -554,12 +611,14 @@ static int unknown_block(const char **detail)
 static int classify_by_walk(const struct heap *h, const struct heap_block *b, const char **detail)
 {
 	for (struct heap_block *c = (struct heap_block *)h->base; c != fence(h); c = next_block(c)) {
-		if (b < c || b >= next_block(c))
-			continue;
 		if (b == c) {
 			*detail = "the block's header was overwritten";
 			return HEAP_ERR_SMASHED_HEADER;
 		}
+		if (!size_sane(h, c))
+			break; /* a damaged header on the way: the walk cannot go on */
+		if (b < c || b >= next_block(c))
+			continue;
 		if (!in_use(c)) {
 			*detail = "inside a free block: freed before, and merged with a neighbour";
 			return HEAP_ERR_DOUBLE_FREE;
@@ -568,6 +627,29 @@ static int classify_by_walk(const struct heap *h, const struct heap_block *b, co
 		return HEAP_ERR_INVALID_FREE;
 	}
 	return unknown_block(detail);
+}
+
+/*
+ * Do b's neighbours agree with its header, so that freeing b merges with
+ * the right memory?  The block at b + size must be the fence or a sound
+ * block (a sane size, the magic its IN_USE flag calls for) that knows b is
+ * in use -- a short overflow out of b leaves the next magic intact but not
+ * the size.  If b says the block before is free, that block must be free
+ * and b's boundary tag must be its size.
+ */
+static bool neighbours_agree(const struct heap *h, const struct heap_block *b)
+{
+	const struct heap_block *next = next_block(b), *prev = prev_block(b);
+
+	if (!(next->size & FLAG_PREV_IN_USE))
+		return false;
+	if (next == fence(h) ? !has_magic(next, MAGIC_FENCE)
+			     : !size_sane(h, next) ||
+				       !has_magic(next, in_use(next) ? MAGIC_USED : MAGIC_FREE))
+		return false;
+	return (b->size & FLAG_PREV_IN_USE) ||
+	       (b->prev_size <= (uintptr_t)b - h->base && listable(h, prev) &&
+		block_size(prev) == b->prev_size);
 }
 
 /* Why `p` cannot be freed, or -1 if it is a healthy live block. */
@@ -585,15 +667,21 @@ static int free_problem(struct heap *h, const void *p, const char **detail)
 	}
 	if (!has_magic(b, MAGIC_USED))
 		return h->debug ? classify_by_walk(h, b, detail) : unknown_block(detail);
-	size_t size = block_size(b);
-	if (!in_use(b) || size < MIN_BLOCK || size % HEAP_ALIGN || size > h->end - HDR - (uintptr_t)b ||
-	    b->requested > size - HDR) {
+	if (!in_use(b) || !size_sane(h, b) || b->requested > block_size(b) - HDR) {
 		*detail = "header fields overwritten";
 		return HEAP_ERR_SMASHED_HEADER;
 	}
-	if (h->debug && !bytes_are((char *)p + b->requested, REDZONE_BYTE, slack(b))) {
+	/* An overrun damages the red zone's first bytes before any header after
+	 * it; with a wrong size in b's header, the red zone only seems to end
+	 * elsewhere, and the neighbours disagree. */
+	bool agree = neighbours_agree(h, b);
+	if (h->debug && (!redzone_intact(b, REDZONE) || (agree && !redzone_intact(b, SIZE_MAX)))) {
 		*detail = "bytes written past the end of the block";
 		return HEAP_ERR_OVERRUN;
+	}
+	if (!agree) {
+		*detail = "a neighbour's header disagrees (overwritten)";
+		return HEAP_ERR_SMASHED_HEADER;
 	}
 	return -1;
 }
@@ -615,7 +703,7 @@ bool heap_free(struct heap *h, void *p, const void *caller)
 	h->stats.live_blocks--;
 	h->stats.in_use -= size;
 	h->stats.requested -= b->requested;
-	make_free(h, b, size, caller);
+	make_free(h, b, size, caller, true);
 	release_block(h, b);
 	/* Hysteresis: give memory back only when a whole growth step more than
 	 * one step is free at the top, and keep one step for the next growth. */
@@ -658,6 +746,8 @@ void heap_for_each_live(struct heap *h, uint32_t since,
 		struct heap_block_info info;
 		if (in_use(b) && b->seq >= since && heap_block_info(h, payload(b), &info))
 			fn(arg, &info);
+		if (!size_sane(h, b))
+			break; /* a damaged header: the walk cannot go on */
 	}
 }
 
@@ -684,7 +774,7 @@ static bool check_block(struct heap *h, struct heap_block *b, bool prev_free, si
 {
 	size_t size = block_size(b);
 
-	if (size < MIN_BLOCK || size % HEAP_ALIGN || size > (uintptr_t)fence(h) - (uintptr_t)b) {
+	if (!size_sane(h, b)) {
 		problem(c, "block size out of range: the walk stops here");
 		return false;
 	}
@@ -698,7 +788,7 @@ static bool check_block(struct heap *h, struct heap_block *b, bool prev_free, si
 		problem(c, "two free blocks side by side (coalescing missed)");
 	if (in_use(b) && b->requested > size - HDR)
 		problem(c, "requested size larger than the block");
-	else if (in_use(b) && h->debug && !bytes_are((char *)payload(b) + b->requested, REDZONE_BYTE, slack(b)))
+	else if (in_use(b) && h->debug && !redzone_intact(b, SIZE_MAX))
 		problem(c, "red zone after a live block written (overrun)");
 	if (!in_use(b) && h->debug &&
 	    !bytes_are((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
@@ -768,9 +858,14 @@ void heap_largest_free(struct heap *h)
 {
 	size_t largest = 0;
 
-	for (struct heap_block *f = h->free_head; f && link_ok(h, f); f = links(f)->next)
+	for (struct heap_block *f = h->free_head; f; f = links(f)->next) {
+		if (!links_ok(h, f)) {
+			heap_largest_free(h); /* over the rebuilt list */
+			return;
+		}
 		if (block_size(f) > largest)
 			largest = block_size(f);
+	}
 	h->stats.largest_free = largest;
 }
 

@@ -82,6 +82,12 @@ echo "== fuzzers (${fuzz_seconds}s each)"
 for f in build/host/fuzz_*; do [[ -x $f ]] && run_fuzzer "$f"; done | report
 echo "== preload"
 bash tests/preload/run.sh | report
+echo "== heap soak (${SOAK_SECONDS:-10}s; make heap-soak runs 10 million operations)"
+if build/host/soak_heap -t "${SOAK_SECONDS:-10}" -r 200000 -q > "$logdir/soak_heap.log" 2>&1; then
+	echo "PASS soak_heap: $(tail -1 "$logdir/soak_heap.log")"
+else
+	echo "FAIL soak_heap (log: $logdir/soak_heap.log)"
+fi | report
 echo "== benchmark smoke run"
 for b in build/host/bench_*; do
 	[[ -x $b ]] || continue

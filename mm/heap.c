@@ -41,6 +41,8 @@
 
 #include <string.h>
 
+#include "invariant.h"
+
 #define FLAG_IN_USE      0x1u
 #define FLAG_PREV_IN_USE 0x2u
 #define FLAGS_MASK       (HEAP_ALIGN - 1)
@@ -131,16 +133,6 @@ static struct heap_block *fence(const struct heap *h)
 static size_t slack(const struct heap_block *b)
 {
 	return block_size(b) - HDR - b->requested;
-}
-
-static bool bytes_are(const void *p, int value, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (c[i] != (unsigned char)value)
-			return false;
-	return true;
 }
 
 /* Are the first `n` bytes of b's red zone (all of it, if it is shorter) intact? */
@@ -753,83 +745,67 @@ void heap_for_each_live(struct heap *h, uint32_t since,
 
 /* ---- checking everything ----------------------------------------------------------- */
 
-struct check {
-	unsigned problems;
-	char *why;
-	size_t why_size;
-};
-
-static void problem(struct check *c, const char *what)
-{
-	if (c->problems++ == 0 && c->why && c->why_size) {
-		size_t n = strlen(what) < c->why_size - 1 ? strlen(what) : c->why_size - 1;
-		memcpy(c->why, what, n);
-		c->why[n] = '\0';
-	}
-}
-
 /* One block's own invariants; false if walking on from it is unsafe. */
 static bool check_block(struct heap *h, struct heap_block *b, bool prev_free, size_t prev_size,
-			struct check *c)
+			struct invariant_check *c)
 {
 	size_t size = block_size(b);
 
 	if (!size_sane(h, b)) {
-		problem(c, "block size out of range: the walk stops here");
+		invariant_broken(c, "block size out of range: the walk stops here");
 		return false;
 	}
 	if (!has_magic(b, in_use(b) ? MAGIC_USED : MAGIC_FREE))
-		problem(c, "block header magic wrong");
+		invariant_broken(c, "block header magic wrong");
 	if (!(b->size & FLAG_PREV_IN_USE) != prev_free)
-		problem(c, "PREV_IN_USE flag disagrees with the previous block");
+		invariant_broken(c, "PREV_IN_USE flag disagrees with the previous block");
 	if (prev_free && b->prev_size != prev_size)
-		problem(c, "boundary tag (prev_size) disagrees with the previous block");
+		invariant_broken(c, "boundary tag (prev_size) disagrees with the previous block");
 	if (prev_free && !in_use(b))
-		problem(c, "two free blocks side by side (coalescing missed)");
+		invariant_broken(c, "two free blocks side by side (coalescing missed)");
 	if (in_use(b) && b->requested > size - HDR)
-		problem(c, "requested size larger than the block");
+		invariant_broken(c, "requested size larger than the block");
 	else if (in_use(b) && h->debug && !redzone_intact(b, SIZE_MAX))
-		problem(c, "red zone after a live block written (overrun)");
+		invariant_broken(c, "red zone after a live block written (overrun)");
 	if (!in_use(b) && h->debug &&
 	    !bytes_are((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
 		       size - HDR - sizeof(struct free_links)))
-		problem(c, "poison of a free block disturbed (write after free)");
+		invariant_broken(c, "poison of a free block disturbed (write after free)");
 	return true;
 }
 
-static void check_free_list(struct heap *h, size_t free_blocks, struct check *c)
+static void check_free_list(struct heap *h, size_t free_blocks, struct invariant_check *c)
 {
 	size_t n = 0;
 	struct heap_block *prev = NULL;
 
 	for (struct heap_block *f = h->free_head; f; prev = f, f = links(f)->next) {
 		if (!plausible(h, f) || in_use(f) || !has_magic(f, MAGIC_FREE)) {
-			problem(c, "free list holds something that is not a free block");
+			invariant_broken(c, "free list holds something that is not a free block");
 			return;
 		}
 		if (links(f)->prev != prev || (prev && prev >= f)) {
-			problem(c, "free list links or address order broken");
+			invariant_broken(c, "free list links or address order broken");
 			return;
 		}
 		if (++n > free_blocks) {
-			problem(c, "free list longer than the number of free blocks (a cycle?)");
+			invariant_broken(c, "free list longer than the number of free blocks (a cycle?)");
 			return;
 		}
 	}
 	if (n != free_blocks)
-		problem(c, "free list misses free blocks");
+		invariant_broken(c, "free list misses free blocks");
 }
 
 unsigned heap_check(struct heap *h, char *why, size_t why_size)
 {
-	struct check c = { 0, why, why_size };
+	struct invariant_check c;
 	size_t free_blocks = 0, free_bytes = 0, live = 0, in_use_bytes = 0, requested = 0;
 	bool prev_free = false;
 	size_t prev_size = 0;
 	struct heap_block *b = (struct heap_block *)h->base;
 
-	if (why && why_size)
-		why[0] = '\0';
+	invariant_check_start(&c, why, why_size);
 	for (; b != fence(h); b = next_block(b)) {
 		if (!check_block(h, b, prev_free, prev_size, &c))
 			return c.problems;
@@ -845,12 +821,12 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 		}
 	}
 	if (!has_magic(b, MAGIC_FENCE) || !in_use(b) || !(b->size & FLAG_PREV_IN_USE) != prev_free)
-		problem(&c, "the fence block at the top is damaged");
+		invariant_broken(&c, "the fence block at the top is damaged");
 	check_free_list(h, free_blocks, &c);
 	if (free_blocks != h->stats.free_blocks || free_bytes != h->stats.free_bytes ||
 	    live != h->stats.live_blocks || in_use_bytes != h->stats.in_use ||
 	    requested != h->stats.requested || h->end - h->base != h->stats.heap_size)
-		problem(&c, "statistics disagree with the blocks");
+		invariant_broken(&c, "statistics disagree with the blocks");
 	return c.problems;
 }
 

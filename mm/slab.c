@@ -28,6 +28,8 @@
 
 #include <string.h>
 
+#include "invariant.h"
+
 #define SLAB_MAGIC   0x51AB51ABu
 #define REDZONE      8
 #define REDZONE_BYTE 0xFD
@@ -99,16 +101,6 @@ static void **link_of(const struct kmem_cache *c, const void *obj)
 static bool poisoned(const struct kmem_cache *c)
 {
 	return c->debug && !c->ctor;
-}
-
-static bool bytes_are(const void *p, int v, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != (unsigned char)v)
-			return false;
-	return true;
 }
 
 static bool is_live(const struct slab *s, unsigned i)
@@ -414,22 +406,7 @@ void slab_for_each_live(struct kmem_cache *c, uint32_t since,
 
 /* ---- checking ---------------------------------------------------------------------------- */
 
-struct check {
-	unsigned problems;
-	char *why;
-	size_t why_size;
-};
-
-static void problem(struct check *k, const char *what)
-{
-	if (k->problems++ == 0 && k->why && k->why_size) {
-		size_t n = strlen(what) < k->why_size - 1 ? strlen(what) : k->why_size - 1;
-		memcpy(k->why, what, n);
-		k->why[n] = '\0';
-	}
-}
-
-static void check_objects(const struct kmem_cache *c, const struct slab *s, struct check *k)
+static void check_objects(const struct kmem_cache *c, const struct slab *s, struct invariant_check *k)
 {
 	unsigned live = 0, free = 0;
 
@@ -438,36 +415,36 @@ static void check_objects(const struct kmem_cache *c, const struct slab *s, stru
 		if (is_live(s, i)) {
 			live++;
 			if (c->debug && !bytes_are(redzone(c, obj), REDZONE_BYTE, redzone_len(c, obj)))
-				problem(k, "red zone after a live object written (overrun)");
+				invariant_broken(k, "red zone after a live object written (overrun)");
 		} else if (!poison_intact(c, obj)) {
-			problem(k, "poison of a free object disturbed (write after free)");
+			invariant_broken(k, "poison of a free object disturbed (write after free)");
 		}
 	}
 	for (const char *f = s->free; f && free <= c->per_slab; f = *link_of(c, f)) {
 		size_t off = (size_t)(f - (const char *)s);
 		if (slab_of(f) != s || off < c->first || (off - c->first) % c->stride ||
 		    is_live(s, (unsigned)((off - c->first) / c->stride))) {
-			problem(k, "slab free list holds something that is not a free object");
+			invariant_broken(k, "slab free list holds something that is not a free object");
 			return;
 		}
 		free++;
 	}
 	if (live != s->inuse || free != c->per_slab - live)
-		problem(k, "slab counts disagree with its bitmap or free list");
+		invariant_broken(k, "slab counts disagree with its bitmap or free list");
 }
 
 static size_t check_list(const struct kmem_cache *c, const struct slab *list, struct slab *const *head,
-			 size_t *live, struct check *k)
+			 size_t *live, struct invariant_check *k)
 {
 	size_t n = 0;
 
 	for (const struct slab *s = list; s; s = s->next, n++) {
 		if (!slab_valid(s) || s->cache != c) {
-			problem(k, "a slab's header is damaged");
+			invariant_broken(k, "a slab's header is damaged");
 			return n;
 		}
 		if (list_for((struct kmem_cache *)c, s->inuse) != head)
-			problem(k, "a slab is on the wrong list for its use count");
+			invariant_broken(k, "a slab is on the wrong list for its use count");
 		check_objects(c, s, k);
 		*live += s->inuse;
 	}
@@ -476,15 +453,14 @@ static size_t check_list(const struct kmem_cache *c, const struct slab *list, st
 
 unsigned slab_cache_check(struct kmem_cache *c, char *why, size_t why_size)
 {
-	struct check k = { 0, why, why_size };
+	struct invariant_check k;
 	size_t live = 0, slabs = 0, empty;
 
-	if (why && why_size)
-		why[0] = '\0';
+	invariant_check_start(&k, why, why_size);
 	slabs += check_list(c, c->partial, &c->partial, &live, &k);
 	slabs += check_list(c, c->full, &c->full, &live, &k);
 	slabs += empty = check_list(c, c->empty, &c->empty, &live, &k);
 	if (slabs != c->stats.slabs || live != c->stats.live || empty != c->stats.empty_slabs)
-		problem(&k, "cache statistics disagree with its slabs");
+		invariant_broken(&k, "cache statistics disagree with its slabs");
 	return k.problems;
 }

@@ -69,6 +69,21 @@ uint64_t check_random_below(uint64_t n)
 	return check_random() % n;
 }
 
+const struct check_op *check_pick_op(const struct check_op *ops, unsigned n, bool filling)
+{
+	uint64_t total = 0, pick;
+
+	for (unsigned i = 0; i < n; i++)
+		total += filling ? ops[i].fill : ops[i].drain;
+	pick = check_random_below(total);
+	for (unsigned i = 0;; i++) {
+		unsigned w = filling ? ops[i].fill : ops[i].drain;
+		if (pick < w)
+			return &ops[i];
+		pick -= w;
+	}
+}
+
 int check_done(void)
 {
 	printf("1..%d\n", check_cases);

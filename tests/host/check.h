@@ -55,6 +55,15 @@ void check_seed(uint64_t seed);
 uint64_t check_random(void);
 uint64_t check_random_below(uint64_t n); /* 0 .. n-1; n > 0 */
 
+/* A weighted choice of operation for randomized tests that fill, then drain. */
+struct check_op {
+	const char *name;
+	void (*fn)(void);
+	unsigned fill, drain; /* weights while filling up / draining */
+};
+
+const struct check_op *check_pick_op(const struct check_op *ops, unsigned n, bool filling);
+
 #define RUN(fn) check_run(#fn, fn)
 void check_run(const char *name, void (*fn)(void));
 

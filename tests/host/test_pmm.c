@@ -932,13 +932,7 @@ static void op_free_contig_random(void)
 	do_free_contig(random_address(), count);
 }
 
-struct op {
-	const char *name;
-	void (*fn)(void);
-	unsigned fill, drain; /* weights while filling up / draining */
-};
-
-static const struct op ops[] = {
+static const struct check_op ops[] = {
 	{ "alloc", op_alloc, 60, 15 },
 	{ "alloc_contig", op_alloc_contig, 15, 5 },
 	{ "free", op_free_single, 10, 50 },
@@ -946,21 +940,6 @@ static const struct op ops[] = {
 	{ "free (random address)", op_free_random, 5, 5 },
 	{ "free_contig (random range)", op_free_contig_random, 5, 5 },
 };
-
-static const struct op *pick_op(bool filling)
-{
-	unsigned total = 0, pick;
-
-	for (unsigned i = 0; i < ARRAY_SIZE(ops); i++)
-		total += filling ? ops[i].fill : ops[i].drain;
-	pick = rnd_below(total);
-	for (unsigned i = 0;; i++) {
-		unsigned w = filling ? ops[i].fill : ops[i].drain;
-		if (pick < w)
-			return &ops[i];
-		pick -= w;
-	}
-}
 
 /* After every operation: results were checked by the op; now the rest. */
 static void check_after_op(unsigned warnings_before)
@@ -1114,7 +1093,7 @@ static void model_run(unsigned seed, unsigned long *exhausted)
 			filling = !filling;
 			phase_left = 500 + rnd_below(8000);
 		}
-		const struct op *op = pick_op(filling);
+		const struct check_op *op = check_pick_op(ops, ARRAY_SIZE(ops), filling);
 		unsigned warnings = warnings_seen();
 		md.warnings = 0;
 		md.unchanged = false;

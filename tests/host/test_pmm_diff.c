@@ -250,33 +250,12 @@ static void op_free_anywhere(void)
 		give(a, rnd_below(16) ? 1 + rnd_below(40) : rnd_below(ref.nframes + 2), false);
 }
 
-struct op {
-	const char *name;
-	void (*fn)(void);
-	unsigned fill, drain; /* weights while filling up / draining */
-};
-
-static const struct op ops[] = {
+static const struct check_op ops[] = {
 	{ "alloc", op_alloc, 60, 15 },
 	{ "alloc_contig", op_alloc_contig, 20, 5 },
 	{ "give back", op_give_back, 10, 70 },
 	{ "free anywhere", op_free_anywhere, 10, 10 },
 };
-
-static const struct op *pick_op(bool filling)
-{
-	unsigned total = 0, pick;
-
-	for (unsigned i = 0; i < ARRAY_SIZE(ops); i++)
-		total += filling ? ops[i].fill : ops[i].drain;
-	pick = rnd_below(total);
-	for (unsigned i = 0;; i++) {
-		unsigned w = filling ? ops[i].fill : ops[i].drain;
-		if (pick < w)
-			return &ops[i];
-		pick -= w;
-	}
-}
 
 /* ---- random maps ------------------------------------------------------------------ */
 
@@ -350,7 +329,7 @@ static void diff_run(uint64_t seed, uint32_t top, unsigned nops, unsigned every)
 		}
 		if (n == attach_at)
 			attach();
-		const struct op *op = pick_op(filling);
+		const struct check_op *op = check_pick_op(ops, ARRAY_SIZE(ops), filling);
 		op->fn();
 		if (!check_failed && (n % every == 0 || n == nops))
 			check_twins();

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "fuzz.h"
 #include "mm/heap.h"
 #include "mm/mm_log.h"
 
@@ -37,15 +38,6 @@ void mm_warn(const char *fmt, ...)
 {
 	(void)fmt;
 }
-
-#define EXPECT(cond)                                                                  \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "fuzz_heap: %s:%d: %s\n", __FILE__, __LINE__, \
-				#cond);                                               \
-			__builtin_trap();                                             \
-		}                                                                     \
-	} while (0)
 
 #define PAGE 4096u
 #define SLOTS 64
@@ -56,21 +48,6 @@ void mm_warn(const char *fmt, ...)
 #define FENCE_MAX 64   /* at most the size of the header at the heap's top */
 
 /* ---- the input ----------------------------------------------------------- */
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-/* `bytes` little-endian bytes; zeros past the end. */
-static uint64_t take(struct input *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left; i++, in->p++, in->left--)
-		v |= (uint64_t)*in->p << (8 * i);
-	return v;
-}
 
 /* ---- the backend --------------------------------------------------------- */
 

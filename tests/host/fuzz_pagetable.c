@@ -245,23 +245,6 @@ static void check_windows(unsigned first, unsigned last)
 	}
 }
 
-/* The input, consumed front to back; reads past the end give zeros. */
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint32_t take(struct input *in)
-{
-	uint32_t v = 0;
-
-	if (in->left) {
-		v = *in->p++;
-		in->left--;
-	}
-	return v;
-}
-
 enum kind { MAP, UNMAP, PROTECT };
 
 struct call {
@@ -451,7 +434,7 @@ static void reset(void)
  */
 static void one_call(struct input *in)
 {
-	uint32_t b0 = take(in), pos = take(in) | take(in) << 8, b3 = take(in), b4 = take(in);
+	uint32_t b0 = take(in, 1), pos = take(in, 1) | take(in, 1) << 8, b3 = take(in, 1), b4 = take(in, 1);
 	unsigned w = (pos >> 12) & 3, what = b0 & 7;
 	struct call c = { 0 };
 

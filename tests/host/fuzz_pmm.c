@@ -34,26 +34,6 @@ void mm_warn(const char *fmt, ...)
 #define SLACK 64         /* frames past the top the model also answers for */
 #define MAX_REMEMBERED 4096
 
-/* The input, consumed front to back; reads past the end give zeros. */
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint32_t take(struct input *in, unsigned bytes)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v |= (uint32_t)(in->left ? *in->p : 0) << (8 * i);
-		if (in->left) {
-			in->p++;
-			in->left--;
-		}
-	}
-	return v;
-}
-
 static struct memmap map;
 static struct pmm pmm;
 static uint32_t bitmap[MAX_FRAMES / 32];

@@ -37,21 +37,6 @@ void mm_warn(const char *fmt, ...)
 #define MAX_FRAMES 16384 /* 64 MiB */
 #define MAX_RUNS 1024
 
-/* The input, consumed front to back; reads past the end give zeros. */
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint32_t take(struct input *in, unsigned bytes)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left; i++, in->p++, in->left--)
-		v |= (uint32_t)*in->p << (8 * i);
-	return v;
-}
-
 static struct memmap map;
 static struct pmm ref, hb;
 static uint32_t ref_bits[MAX_FRAMES / 32], hb_bits[MAX_FRAMES / 32];

@@ -723,11 +723,26 @@ size_t heap_usable_size(struct heap *h, const void *p)
 
 bool heap_block_info(struct heap *h, const void *p, struct heap_block_info *info)
 {
-	if (!heap_owns(h, p))
+	const char *detail;
+	int problem = p ? free_problem(h, p, &detail) : HEAP_ERR_INVALID_FREE;
+
+	/* An overrun block is still a live block: say whose it is. */
+	if (problem >= 0 && problem != HEAP_ERR_OVERRUN)
 		return false;
 	const struct heap_block *b = block_of(p);
-	*info = (struct heap_block_info){ (void *)p, b->requested, heap_usable_size(h, p), b->caller,
+	*info = (struct heap_block_info){ (void *)p, b->requested,
+					  h->debug ? b->requested : block_size(b) - HDR, b->caller,
 					  b->seq };
+	return true;
+}
+
+bool heap_freed_info(struct heap *h, const void *p, struct heap_block_info *info)
+{
+	const struct heap_block *b = block_of(p);
+
+	if ((uintptr_t)p % HEAP_ALIGN || !plausible(h, b) || !has_magic(b, MAGIC_FREE) || in_use(b))
+		return false;
+	*info = (struct heap_block_info){ (void *)p, 0, block_size(b) - HDR, b->caller, b->seq };
 	return true;
 }
 

@@ -139,6 +139,12 @@ bool heap_block_info(struct heap *h, const void *p, struct heap_block_info *info
  */
 unsigned heap_check(struct heap *h, char *why, size_t why_size);
 
+/*
+ * If `p` is the start of a free block, fill `info` with who freed it (in
+ * `caller`) and the sequence number it had when it was allocated.
+ */
+bool heap_freed_info(struct heap *h, const void *p, struct heap_block_info *info);
+
 /* Call fn for every live block with sequence number >= since, in address order. */
 void heap_for_each_live(struct heap *h, uint32_t since,
 			void (*fn)(void *arg, const struct heap_block_info *b), void *arg);

@@ -46,17 +46,29 @@ static void huge_free(void *ctx, void *p, size_t bytes)
 	vfree(p);
 }
 
+/* What the heap knows of the block at `p`: who allocated it, or who freed it. */
 static void describe(const void *p)
 {
 	struct heap_block_info info;
-	struct kmem_cache *c = NULL;
 
-	for (unsigned i = 0; i < KMALLOC_CLASSES && !c; i++)
+	for (unsigned i = 0; i < KMALLOC_CLASSES; i++) {
 		if (slab_object_info(&kheap.classes[i], p, &info))
-			c = &kheap.classes[i];
-	if (c || heap_block_info(&kheap.heap, p, &info))
-		kprintf("  block %p: %u bytes asked, allocated by %p (allocation #%u)\n", info.ptr,
-			(unsigned)info.requested, info.caller, info.seq);
+			goto live;
+		if (slab_freed_info(&kheap.classes[i], p, &info))
+			goto freed;
+	}
+	if (heap_block_info(&kheap.heap, p, &info))
+		goto live;
+	if (heap_freed_info(&kheap.heap, p, &info))
+		goto freed;
+	return;
+live:
+	kprintf("  block %p: %u bytes asked, allocated by %p (allocation #%u)\n", info.ptr,
+		(unsigned)info.requested, info.caller, info.seq);
+	return;
+freed:
+	kprintf("  block %p (%u bytes): allocation #%u, already freed by %p\n", info.ptr,
+		(unsigned)info.usable, info.seq, info.caller);
 }
 
 /* A write after free is found when the block is handed out again: too late to refuse. */
@@ -76,6 +88,7 @@ static void report_slab(struct kmem_cache *c, enum heap_error e, const void *p, 
 {
 	kprintf("kheap: %s at %p in cache %s (%u-byte objects): %s; %s\n", heap_error_name(e),
 		p, c->name, (unsigned)c->size, detail, outcome(e));
+	describe(p);
 }
 
 static void report_front(struct kalloc *ka, enum heap_error e, const void *p, const char *detail)

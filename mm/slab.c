@@ -372,8 +372,9 @@ bool slab_object_info(struct kmem_cache *c, const void *obj, struct heap_block_i
 {
 	const char *detail;
 	unsigned i;
+	int problem = free_problem(c, obj, &i, &detail);
 
-	if (free_problem(c, obj, &i, &detail) >= 0)
+	if (problem >= 0 && problem != HEAP_ERR_OVERRUN) /* an overrun object is still live */
 		return false;
 	*info = (struct heap_block_info){ (void *)obj, c->size, c->size, NULL, 0 };
 	if (c->debug) {
@@ -382,6 +383,18 @@ bool slab_object_info(struct kmem_cache *c, const void *obj, struct heap_block_i
 		info->requested = record(c, obj)->requested;
 		info->usable = info->requested; /* the red zone starts right after */
 	}
+	return true;
+}
+
+bool slab_freed_info(struct kmem_cache *c, const void *obj, struct heap_block_info *info)
+{
+	const char *detail;
+	unsigned i;
+
+	if (!c->debug || free_problem(c, obj, &i, &detail) != HEAP_ERR_DOUBLE_FREE)
+		return false;
+	*info = (struct heap_block_info){ (void *)obj, 0, c->size, record(c, obj)->caller,
+					  record(c, obj)->seq };
 	return true;
 }
 

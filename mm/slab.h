@@ -94,6 +94,9 @@ struct kmem_cache *slab_cache_of(const void *p, bool (*page_mapped)(void *ctx, c
 /* Info on a live object (debug records caller and sequence). */
 bool slab_object_info(struct kmem_cache *c, const void *obj, struct heap_block_info *info);
 
+/* For a free object (debug mode): who freed it, and its allocation's sequence. */
+bool slab_freed_info(struct kmem_cache *c, const void *obj, struct heap_block_info *info);
+
 /* Call fn for each live object with sequence >= since (debug mode records them). */
 void slab_for_each_live(struct kmem_cache *c, uint32_t since,
 			      void (*fn)(void *arg, const struct heap_block_info *b), void *arg);

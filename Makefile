@@ -56,7 +56,7 @@ HOST_TESTS  := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/test_*.
 FUZZERS     := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/fuzz_*.c))
 BENCHES     := $(patsubst bench/%.c,$(HOST)/%,$(wildcard bench/bench_*.c))
 
-$(HOST)/test_%: tests/host/test_%.c tests/host/check.c tests/host/check.h $(MM_CORE) mm/*.h arch/x86/*.h
+$(HOST)/test_%: tests/host/test_%.c tests/host/check.c tests/host/*.h $(MM_CORE) mm/*.h arch/x86/*.h
 	@mkdir -p $(HOST)
 	$(CC) $(HOST_CFLAGS) -o $@ $< tests/host/check.c $(MM_CORE)
 

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "qemu_maps.h"
 #include "mm/memmap.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -37,11 +38,6 @@ struct mb_map {
 };
 
 /* A row of a map table: one entry as the loader would report it. */
-struct raw {
-	uint64_t base, length;
-	uint32_t type;
-};
-
 static void put_bytes(struct mb_map *m, const void *p, uint32_t n)
 {
 	if (m->len + n > MB_MAP_BYTES) {
@@ -128,11 +124,6 @@ static bool usable_equals(const struct memmap *map, const struct mem_range *want
 
 /* ---- the maps QEMU hands over ------------------------------------------- */
 
-#define QEMU_LOW                                                              \
-	{ 0, 0x9fc00, MB_MEMORY_AVAILABLE },                                  \
-	{ 0x9fc00, 0x400, MB_MEMORY_RESERVED },                               \
-	{ 0xf0000, 0x10000, MB_MEMORY_RESERVED }
-#define QEMU_BIOS { 0xfffc0000, 0x40000, MB_MEMORY_RESERVED }
 
 static const struct raw qemu_32m[] = {
 	QEMU_LOW,

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "qemu_maps.h"
 #include "mm/pmm.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -27,11 +28,6 @@
 #define FRAME(addr) ((uint32_t)((addr) >> FRAME_SHIFT))
 
 /* ---- fixture: one map, one PMM, bitmap storage for up to 4 GiB ---------- */
-
-struct raw {
-	uint64_t base, length;
-	uint32_t type;
-};
 
 static struct memmap fx_map;
 static struct pmm fx;
@@ -89,10 +85,6 @@ static bool stats_equal(const struct pmm_stats *got, const struct pmm_stats *wan
 
 /* ---- maps ---------------------------------------------------------------- */
 
-#define QEMU_LOW                                                                  \
-	{ 0, 0x9fc00, MB_MEMORY_AVAILABLE }, { 0x9fc00, 0x400, MB_MEMORY_RESERVED }, \
-	{ 0xf0000, 0x10000, MB_MEMORY_RESERVED }
-#define QEMU_BIOS { 0xfffc0000, 0x40000, MB_MEMORY_RESERVED }
 
 /* qemu-system-i386 -m 128M (the Makefile's default). */
 static const struct raw qemu_128m[] = {

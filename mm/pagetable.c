@@ -361,6 +361,49 @@ void pt_free_tables(struct pagetable *pt, unsigned first, unsigned last)
 		       (last - first + 1) * ENTRIES_PER_TABLE);
 }
 
+/* Copy one page table of `src` into a new table of `dst` through `fn`. */
+static enum vm_result clone_table(struct pagetable *dst, struct pagetable *src, unsigned pdx,
+				  pde_t pde, pt_clone_fn fn, void *arg)
+{
+	uint32_t frame;
+	pte_t *to = new_table(dst, &frame), *from;
+	enum vm_result r = VM_OK;
+
+	if (!to)
+		return VM_ENOMEM;
+	memset(to, 0, PAGE_SIZE);
+	from = table_of(src, pdx, pde);
+	for (unsigned ptx = 0; ptx < ENTRIES_PER_TABLE; ptx++) {
+		if ((from[ptx] & PTE_P) && !fn(arg, PGADDR(pdx, ptx), &from[ptx], &to[ptx])) {
+			r = VM_ENOMEM;
+			break;
+		}
+	}
+	/* Even a partial copy goes in, so the caller can undo what was copied. */
+	set_pde(dst, pdx, table_pde(frame, pdx));
+	return r;
+}
+
+enum vm_result pt_clone(struct pagetable *dst, struct pagetable *src, unsigned first,
+			unsigned last, pt_clone_fn fn, void *arg)
+{
+	enum vm_result r = VM_OK;
+
+	if (first > last || last >= dst->limit_pdx || last >= src->limit_pdx)
+		return VM_EINVAL;
+	for (unsigned pdx = first; pdx <= last && r == VM_OK; pdx++) {
+		pde_t pde = directory(src)[pdx];
+		if (!(pde & PTE_P))
+			continue;
+		if ((pde & PDE_PS) || (directory(dst)[pdx] & PTE_P))
+			return VM_EINVAL;
+		r = clone_table(dst, src, pdx, pde, fn, arg);
+	}
+	/* `fn` may have taken rights away from the source's entries. */
+	src->ops->flush(src->ctx, PGADDR(first, 0), (last - first + 1) * ENTRIES_PER_TABLE);
+	return r;
+}
+
 void pt_for_each_range(struct pagetable *pt, uint32_t va, uint64_t len,
 		       void (*fn)(void *arg, const struct pt_mapping *run), void *arg)
 {

@@ -112,6 +112,21 @@ bool pt_translate(struct pagetable *pt, uint32_t va, uint32_t *pa);
 void pt_free_tables(struct pagetable *pt, unsigned first, unsigned last);
 
 /*
+ * Copy the page tables of directory slots [first, last] of `src` into
+ * `dst` (fork): for every present entry of `src`, `fn` sets the entry `dst`
+ * gets at the same address (it may also change the source entry, say to
+ * take write access away for copy-on-write) and returns false when it runs
+ * out of memory.  Copying a table costs one pass over its 1024 entries,
+ * not a walk per page.  The slots must be empty in `dst` and hold no 4 MiB
+ * page in `src` (VM_EINVAL, checked slot by slot).  On VM_ENOMEM, what was
+ * copied stays in `dst` for the caller to undo; the source's cached
+ * translations are flushed either way.
+ */
+typedef bool (*pt_clone_fn)(void *arg, uint32_t va, pte_t *src, pte_t *dst);
+enum vm_result pt_clone(struct pagetable *dst, struct pagetable *src, unsigned first,
+			unsigned last, pt_clone_fn fn, void *arg);
+
+/*
  * Call `fn` for each run of pages in [va, va + len) whose translations are
  * contiguous with equal flags, in address order: what ptdump prints.
  */

@@ -59,7 +59,7 @@ void *kmap(enum kmap_slot slot, uint32_t pa)
 	return (void *)(va + (pa & (PAGE_SIZE - 1)));
 }
 
-static void *frame_ptr(enum kmap_slot slot, uint32_t pa)
+void *kmap_frame(enum kmap_slot slot, uint32_t pa)
 {
 	return pa < direct_map_end ? P2V(pa) : kmap(slot, pa);
 }
@@ -172,7 +172,7 @@ static uint32_t zeroed_frame(void)
 	uint32_t f = pmm_alloc(&kpmm);
 
 	if (f)
-		memset(frame_ptr(KMAP_ZERO, f), 0, PAGE_SIZE);
+		memset(kmap_frame(KMAP_ZERO, f), 0, PAGE_SIZE);
 	return f;
 }
 

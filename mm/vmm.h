@@ -81,6 +81,9 @@ enum kmap_slot {
 	KMAP_ZERO,  /* a fresh frame being cleared */
 	KMAP_DUMP,  /* the monitor's `dump p` */
 	KMAP_TEST,  /* in-kernel tests */
+	KMAP_COPY_SRC, /* copy-on-write and fork: the frame copied from */
+	KMAP_COPY_DST, /* ... and the one copied to */
+	KMAP_FILL,  /* a user page being filled from the initrd */
 };
 
 /*
@@ -88,5 +91,8 @@ enum kmap_slot {
  * kmap slot `slot`, valid until the slot is used again.
  */
 void *kmap(enum kmap_slot slot, uint32_t pa);
+
+/* Frame `pa` through the direct map when it is there, else through `slot`. */
+void *kmap_frame(enum kmap_slot slot, uint32_t pa);
 
 #endif

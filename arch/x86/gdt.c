@@ -3,8 +3,10 @@
  * spans 0..4 GiB (Intel SDM vol. 3A 3.2.1, "basic flat model"), so paging
  * alone decides what is reachable.  The loader's GDT cannot be trusted to
  * still exist, so the kernel installs its own before anything else.
- * Two TSS descriptors exist for the double-fault task gate (arch/x86/tss.c);
- * user segments come with user mode.
+ * Two TSS descriptors exist: the running task's, whose ESP0 is the kernel
+ * stack a trap from user mode lands on, and the double-fault task's
+ * (arch/x86/tss.c).  The user segments are flat too, except that the code
+ * segment's limit is moved per process (gdt_set_user_code_end).
  */
 #include "gdt.h"
 
@@ -20,8 +22,9 @@ struct gdt_pointer {
 	uint32_t base;
 } __attribute__((packed));
 
-/* access: present, ring 0, code/data; flags: 4 KiB granularity, 32-bit. */
+/* access: present, DPL, code/data; flags: 4 KiB granularity, 32-bit. */
 #define FLAT(access) { 0xFFFF, 0, 0, (access), 0xCF, 0 }
+#define USER_CODE_INDEX 5
 
 static struct gdt_entry gdt[] = {
 	{ 0, 0, 0, 0, 0, 0 }, /* the null descriptor */
@@ -29,6 +32,8 @@ static struct gdt_entry gdt[] = {
 	FLAT(0x92),           /* kernel data: read/write */
 	{ 0, 0, 0, 0, 0, 0 }, /* GDT_TSS_MAIN, filled by gdt_set_tss */
 	{ 0, 0, 0, 0, 0, 0 }, /* GDT_TSS_DOUBLE */
+	FLAT(0xFA),           /* user code: DPL 3, execute/read */
+	FLAT(0xF2),           /* user data: DPL 3, read/write */
 };
 
 #define TSS_AVAILABLE_32 0x89 /* present, ring 0, 32-bit TSS, not busy */
@@ -39,6 +44,15 @@ void gdt_set_tss(unsigned selector, const void *base, uint32_t size)
 
 	gdt[selector / 8] = (struct gdt_entry){ limit & 0xFFFF, b & 0xFFFF, (b >> 16) & 0xFF,
 						TSS_AVAILABLE_32, (limit >> 16) & 0x0F, b >> 24 };
+}
+
+void gdt_set_user_code_end(uint32_t end)
+{
+	uint32_t limit = (end >> 12) - 1; /* in 4 KiB units, inclusive */
+	struct gdt_entry *e = &gdt[USER_CODE_INDEX];
+
+	e->limit_low = limit & 0xFFFF;
+	e->flags_limit_high = (e->flags_limit_high & 0xF0) | ((limit >> 16) & 0x0F);
 }
 
 void gdt_init(void)

@@ -4,7 +4,10 @@
  * Some exceptions push an error code and some do not (Intel SDM vol. 3A
  * 6.13, table 6-1); the stubs for the latter push a 0 so every frame looks
  * the same.  Then each pushes its vector and joins trap_common, which saves
- * the registers, calls trap_dispatch(frame) and returns with iret.
+ * the registers, calls trap_dispatch(frame) and returns with iret.  The 16
+ * hardware interrupts (vectors 32-47 once the PIC is remapped) and the
+ * system-call vector 0x80 enter the same way, so every entry into the
+ * kernel leaves one struct trap_frame on the stack.
  */
 #include "arch/x86/gdt.h"
 
@@ -56,6 +59,9 @@ TRAP_NOERR 28
 TRAP_ERR   29
 TRAP_ERR   30
 TRAP_NOERR 31
+.irp n, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,128
+TRAP_NOERR \n
+.endr
 
 trap_common:
 	pusha
@@ -70,6 +76,9 @@ trap_common:
 	push %esp            /* struct trap_frame * */
 	call trap_dispatch
 	add $4, %esp
+	/* A new process's first return to user mode starts here (kernel/proc.c). */
+	.global trap_return
+trap_return:
 	pop %gs
 	pop %fs
 	pop %es
@@ -85,5 +94,13 @@ trap_entries:
 	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.long trap_entry_\n
 	.endr
+	.global irq_entries
+irq_entries:
+	.irp n, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+	.long trap_entry_\n
+	.endr
+	.global syscall_entry
+syscall_entry:
+	.long trap_entry_128
 
 	.section .note.GNU-stack, "", @progbits

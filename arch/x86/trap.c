@@ -26,12 +26,18 @@ struct idt_pointer {
 } __attribute__((packed));
 
 #define GATE_INTERRUPT_32 0x8E /* present, ring 0, 32-bit interrupt gate */
+#define GATE_USER_INT_32  0xEE /* the same, callable from ring 3 (int $0x80) */
 #define GATE_TASK         0x85 /* present, ring 0, task gate */
 
-extern const uint32_t trap_entries[TRAP_COUNT];
-static struct idt_gate idt[256];
-static trap_handler_t handlers[TRAP_COUNT];
+#define IDT_SIZE 256
+#define IRQ_COUNT 16
+
+extern const uint32_t trap_entries[TRAP_COUNT], irq_entries[IRQ_COUNT], syscall_entry;
+static struct idt_gate idt[IDT_SIZE];
+static trap_handler_t handlers[IDT_SIZE];
 static trap_explainer_t explainers[TRAP_COUNT];
+static void (*user_fault_hook)(struct trap_frame *tf);
+static void (*user_leaving_hook)(struct trap_frame *tf);
 
 static const char *const names[TRAP_COUNT] = {
 	"#DE Divide Error", "#DB Debug", "NMI Interrupt", "#BP Breakpoint",
@@ -46,13 +52,15 @@ static const char *const names[TRAP_COUNT] = {
 	"Reserved (30)", "Reserved (31)",
 };
 
+static void set_gate(unsigned vector, uint32_t entry, uint8_t type)
+{
+	idt[vector] = (struct idt_gate){ entry & 0xFFFF, GDT_KERNEL_CODE, 0, type, entry >> 16 };
+}
+
 void idt_init(void)
 {
-	for (unsigned v = 0; v < TRAP_COUNT; v++) {
-		uint32_t off = trap_entries[v];
-		idt[v] = (struct idt_gate){ off & 0xFFFF, GDT_KERNEL_CODE, 0, GATE_INTERRUPT_32,
-					    off >> 16 };
-	}
+	for (unsigned v = 0; v < TRAP_COUNT; v++)
+		set_gate(v, trap_entries[v], GATE_INTERRUPT_32);
 	struct idt_pointer p = { sizeof(idt) - 1, (uint32_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(p));
 }
@@ -64,8 +72,21 @@ void idt_set_task_gate(unsigned vector, unsigned selector)
 
 void trap_set_handler(unsigned vector, trap_handler_t handler)
 {
-	KASSERT(vector < TRAP_COUNT);
+	KASSERT(vector < IDT_SIZE);
 	handlers[vector] = handler;
+	if (vector >= TRAP_IRQ0 && vector < TRAP_IRQ0 + IRQ_COUNT)
+		set_gate(vector, irq_entries[vector - TRAP_IRQ0], GATE_INTERRUPT_32);
+	else if (vector == TRAP_SYSCALL)
+		set_gate(vector, syscall_entry, GATE_USER_INT_32);
+	else
+		KASSERT(vector < TRAP_COUNT);
+}
+
+void trap_set_user_hooks(void (*fault)(struct trap_frame *tf),
+			 void (*leaving)(struct trap_frame *tf))
+{
+	user_fault_hook = fault;
+	user_leaving_hook = leaving;
 }
 
 void trap_set_explainer(unsigned vector, trap_explainer_t explainer)
@@ -86,20 +107,31 @@ void trap_report(const struct trap_frame *tf)
 	kprintf("  EIP=%08x CS=%04x EFLAGS=%08x CR2=%08x CR3=%08x\n", tf->eip, tf->cs,
 		tf->eflags, read_cr2(), read_cr3());
 	kprintf("  EAX=%08x EBX=%08x ECX=%08x EDX=%08x\n", tf->eax, tf->ebx, tf->ecx, tf->edx);
+	/* ESP before the trap: the user's, or past vector, error, EIP, CS, EFLAGS. */
 	kprintf("  ESI=%08x EDI=%08x EBP=%08x ESP=%08x\n", tf->esi, tf->edi, tf->ebp,
-		tf->esp_at_pusha + 20); /* ESP before the exception: skip vector, error, EIP, CS, EFLAGS */
+		trap_from_user(tf) ? tf->user_esp : tf->esp_at_pusha + 20);
 	kprintf("  DS=%04x ES=%04x FS=%04x GS=%04x\n", tf->ds, tf->es, tf->fs, tf->gs);
+}
+
+static void __attribute__((noreturn)) unhandled(struct trap_frame *tf)
+{
+	if (explainers[tf->vector])
+		explainers[tf->vector](tf);
+	trap_report(tf);
+	panic("unhandled exception %s at EIP %08x", trap_name(tf->vector), tf->eip);
 }
 
 void trap_dispatch(struct trap_frame *tf);
 void trap_dispatch(struct trap_frame *tf)
 {
-	if (tf->vector < TRAP_COUNT && handlers[tf->vector] && handlers[tf->vector](tf))
-		return;
-	if (extable_fixup(tf))
-		return;
-	if (tf->vector < TRAP_COUNT && explainers[tf->vector])
-		explainers[tf->vector](tf);
-	trap_report(tf);
-	panic("unhandled exception %s at EIP %08x", trap_name(tf->vector), tf->eip);
+	bool handled = handlers[tf->vector] && handlers[tf->vector](tf);
+
+	if (!handled && tf->vector < TRAP_COUNT) {
+		if (trap_from_user(tf) && user_fault_hook)
+			user_fault_hook(tf);
+		else if (!extable_fixup(tf))
+			unhandled(tf);
+	}
+	if (trap_from_user(tf) && user_leaving_hook)
+		user_leaving_hook(tf);
 }

@@ -26,8 +26,6 @@ struct tss {
 static struct tss main_tss, df_tss;
 static uint8_t df_stack[DF_STACK_SIZE] __attribute__((aligned(16)));
 
-
-
 /* Runs as its own task: the broken state is in main_tss. */
 static void __attribute__((noreturn)) double_fault_task(void)
 {
@@ -45,9 +43,15 @@ static void __attribute__((noreturn)) double_fault_task(void)
 	panic("double fault%s", guard ? ": kernel stack overflow" : "");
 }
 
+void tss_set_kernel_stack(uint32_t esp0)
+{
+	main_tss.esp0 = esp0;
+}
+
 void tss_init(void)
 {
-	main_tss.iomap_base = sizeof(struct tss);
+	main_tss.iomap_base = sizeof(struct tss); /* no I/O bitmap: ring 3 gets no ports */
+	main_tss.ss0 = GDT_KERNEL_DATA;
 	df_tss = (struct tss){
 		.cr3 = read_cr3(),
 		.eip = (uint32_t)double_fault_task,

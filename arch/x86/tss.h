@@ -1,5 +1,10 @@
 /*
- * tss.h - the double-fault task.
+ * tss.h - the task-state segments: the kernel stack for traps from user
+ * mode, and the double-fault task.
+ *
+ * A trap from ring 3 switches to the stack named by the TSS's SS0:ESP0
+ * (SDM vol. 3A 6.12.1), so ESP0 follows the running process: the top of its
+ * own kernel stack.
  *
  * A kernel stack overflow faults on the guard page; the CPU then cannot
  * push the page-fault frame on that same stack, which is a double fault,
@@ -20,5 +25,8 @@
  * whichever space faulted.
  */
 void tss_init(void);
+
+/* The stack the next trap from user mode starts on. */
+void tss_set_kernel_stack(uint32_t esp0);
 
 #endif

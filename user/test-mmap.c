@@ -1,0 +1,99 @@
+/*
+ * test-mmap.c - anonymous private mappings: mmap2, mprotect, munmap.
+ *
+ *  - mmap2 of 16 pages read-write: zero-filled, page-aligned, every page
+ *    writable and readable back;
+ *  - mprotect to read-only: still readable with the same contents, a child
+ *    writing is killed by SIGSEGV; back to read-write: writable again;
+ *  - munmap of a middle page splits the mapping in two: the pages on both
+ *    sides keep their contents and stay writable, a child touching the
+ *    hole is killed;
+ *  - munmap of the whole range (holes included is fine), then a child
+ *    touching it is killed;
+ *  - mmap2 with MAP_FIXED at a page-aligned address it chose before works
+ *    there;
+ *  - bad arguments: length 0 -> -EINVAL; MAP_FIXED with an unaligned
+ *    address -> -EINVAL; munmap or mprotect of an unaligned address ->
+ *    -EINVAL; a length that can never fit (3.75 GiB, and 0xffffffff whose
+ *    page rounding overflows) -> -ENOMEM.
+ */
+#include "lib/ulib.h"
+
+#define PAGES	16
+#define LEN	(PAGES * PAGE_SIZE)
+
+int main(void)
+{
+	long r = sys_mmap_anon(LEN, PROT_READ | PROT_WRITE);
+	volatile unsigned char *p = (volatile unsigned char *)r;
+	unsigned i, bad = 0;
+
+	CHECK(!sys_failed(r));
+	CHECK_EQ(r & (PAGE_SIZE - 1), 0);
+	for (i = 0; i < LEN; i += 64)
+		bad += p[i] != 0;
+	CHECK_EQ(bad, 0);
+	for (i = 0; i < PAGES; i++) {
+		p[i * PAGE_SIZE] = i + 1;
+		p[i * PAGE_SIZE + PAGE_SIZE - 1] = 100 + i;
+	}
+	for (i = 0; i < PAGES; i++) {
+		CHECK_EQ(p[i * PAGE_SIZE], i + 1);
+		CHECK_EQ(p[i * PAGE_SIZE + PAGE_SIZE - 1], 100 + i);
+	}
+	printf("ok: mmap2 %u pages at %p: zeroed, written, read back\n", PAGES, (void *)r);
+
+	CHECK_EQ(sys_mprotect((void *)r, LEN, PROT_READ), 0);
+	CHECK_EQ(p[5 * PAGE_SIZE], 6);
+	expect_segv("write to a page made read-only by mprotect", poke, (void *)(r + 5 * PAGE_SIZE));
+	CHECK_EQ(sys_mprotect((void *)r, LEN, PROT_READ | PROT_WRITE), 0);
+	p[5 * PAGE_SIZE] = 55;
+	CHECK_EQ(p[5 * PAGE_SIZE], 55);
+	p[5 * PAGE_SIZE] = 6;
+	printf("ok: mprotect read-only, then read-write again\n");
+
+	/* mprotect of part of the mapping splits it too. */
+	CHECK_EQ(sys_mprotect((void *)(r + 2 * PAGE_SIZE), PAGE_SIZE, PROT_READ), 0);
+	expect_segv("write to the one page made read-only", poke, (void *)(r + 2 * PAGE_SIZE));
+	p[1 * PAGE_SIZE] = 2;
+	p[3 * PAGE_SIZE] = 4;
+	CHECK_EQ(sys_mprotect((void *)(r + 2 * PAGE_SIZE), PAGE_SIZE, PROT_READ | PROT_WRITE), 0);
+	printf("ok: mprotect of one middle page\n");
+
+	CHECK_EQ(sys_munmap((void *)(r + 7 * PAGE_SIZE), 2 * PAGE_SIZE), 0);
+	expect_segv("read the unmapped middle of a mapping", peek, (void *)(r + 7 * PAGE_SIZE));
+	expect_segv("write the unmapped middle of a mapping", poke, (void *)(r + 8 * PAGE_SIZE + 100));
+	for (i = 0; i < PAGES; i++) {
+		if (i == 7 || i == 8)
+			continue;
+		CHECK_EQ(p[i * PAGE_SIZE], i + 1);
+		CHECK_EQ(p[i * PAGE_SIZE + PAGE_SIZE - 1], 100 + i);
+		p[i * PAGE_SIZE + 1] = i;
+	}
+	printf("ok: munmap of pages 7-8 split the mapping; both sides intact and writable\n");
+
+	CHECK_EQ(sys_munmap((void *)r, LEN), 0);
+	expect_segv("read the first page after munmap", peek, (void *)r);
+	expect_segv("write the last page after munmap", poke, (void *)(r + LEN - 1));
+	printf("ok: munmap of the whole range\n");
+
+	/* MAP_FIXED at the address just freed. */
+	CHECK_EQ(sys_mmap2((void *)r, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), r);
+	CHECK_EQ(p[0], 0);
+	p[PAGE_SIZE + 7] = 9;
+	CHECK_EQ(p[PAGE_SIZE + 7], 9);
+	CHECK_EQ(sys_munmap((void *)r, 2 * PAGE_SIZE), 0);
+	printf("ok: MAP_FIXED at %p\n", (void *)r);
+
+	CHECK_EQ(sys_mmap_anon(0, PROT_READ | PROT_WRITE), -EINVAL);
+	CHECK_EQ(sys_mmap2((void *)(r + 12), PAGE_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), -EINVAL);
+	CHECK_EQ(sys_munmap((void *)(r + 12), PAGE_SIZE), -EINVAL);
+	CHECK_EQ(sys_mprotect((void *)(r + 12), PAGE_SIZE, PROT_READ), -EINVAL);
+	CHECK_EQ(sys_mmap_anon(0xf0000000ul, PROT_READ | PROT_WRITE), -ENOMEM);
+	CHECK_EQ(sys_mmap_anon(0xfffffffful, PROT_READ | PROT_WRITE), -ENOMEM);
+	printf("ok: length 0, unaligned MAP_FIXED/munmap/mprotect -> -EINVAL; "
+	       "3.75 GiB and 0xffffffff -> -ENOMEM\n");
+	return checks_done("test-mmap");
+}

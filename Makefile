@@ -50,20 +50,23 @@ $(BUILD)/kernel.elf: $(KOBJ) arch/x86/linker.ld
 # ---- host builds of the portable memory-manager code --------------------
 MM_CORE     := mm/memmap.c mm/pmm.c mm/pmm_index.c mm/hbitmap.c mm/pagetable.c \
 	mm/heap.c mm/slab.c mm/kmalloc.c
+# Portable kernel code for processes: ELF and USTAR checks, address-space
+# regions.  On the host, tests/host/ksnprintf.c stands in for kernel/printf.c.
+USER_CORE   := kernel/elf.c kernel/ustar.c mm/vma.c tests/host/ksnprintf.c
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOST_TESTS  := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/test_*.c))
 FUZZERS     := $(patsubst tests/host/%.c,$(HOST)/%,$(wildcard tests/host/fuzz_*.c))
 BENCHES     := $(patsubst bench/%.c,$(HOST)/%,$(wildcard bench/bench_*.c))
 
-$(HOST)/test_%: tests/host/test_%.c tests/host/check.c tests/host/*.h $(MM_CORE) mm/*.h arch/x86/*.h
+$(HOST)/test_%: tests/host/test_%.c tests/host/check.c tests/host/*.h $(MM_CORE) $(USER_CORE) mm/*.h kernel/*.h arch/x86/*.h
 	@mkdir -p $(HOST)
-	$(CC) $(HOST_CFLAGS) -o $@ $< tests/host/check.c $(MM_CORE)
+	$(CC) $(HOST_CFLAGS) -o $@ $< tests/host/check.c $(MM_CORE) $(USER_CORE)
 
-$(HOST)/fuzz_%: tests/host/fuzz_%.c tests/host/fuzz.h $(MM_CORE) mm/*.h arch/x86/*.h
+$(HOST)/fuzz_%: tests/host/fuzz_%.c tests/host/fuzz.h $(MM_CORE) $(USER_CORE) mm/*.h kernel/*.h arch/x86/*.h
 	@mkdir -p $(HOST)
 	$(CLANG) -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(MM_CORE)
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(MM_CORE) $(USER_CORE)
 
 $(HOST)/bench_%: bench/bench_%.c $(MM_CORE) mm/*.h arch/x86/*.h
 	@mkdir -p $(HOST)

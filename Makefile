@@ -47,6 +47,50 @@ $(BUILD)/kernel.elf: $(KOBJ) arch/x86/linker.ld
 
 -include $(shell find $(BUILD)/k -name '*.d' 2>/dev/null)
 
+# ---- user programs and initrd (user/) -----------------------------------
+# Static Linux i386 programs (user/*.c, one program each) linked with the
+# user library (user/lib/: _start, system calls, printf, checks); they run
+# unchanged on the host Linux (tests/user/run_host.sh) and on our kernel.
+# build/initrd.tar is the USTAR archive the kernel receives as Multiboot
+# module 0: the programs by name ("hello", "test-cow", ...) plus the
+# deliberately broken ELF files bad-* from user/mkbad.py, whose expected
+# refusal reasons are listed in build/initrd-bad.txt.
+# -mgeneral-regs-only: no x87/SSE code, so the kernel need not save FPU state.
+UCFLAGS  := -m32 -std=gnu11 -static -nostdlib -fno-pic -no-pie -ffreestanding \
+	-fno-stack-protector -fno-tree-loop-distribute-patterns -mgeneral-regs-only \
+	-fno-asynchronous-unwind-tables -O2 -Wall -Wextra -Werror -Iuser
+UBUILD   := $(BUILD)/user
+ULIB_SRC := user/lib/start.S $(filter-out user/lib/start.S,$(sort $(wildcard user/lib/*.c user/lib/*.S)))
+ULIB_OBJ := $(patsubst user/lib/%,$(UBUILD)/lib/%.o,$(ULIB_SRC))
+UPROGS   := $(sort $(patsubst user/%.c,%,$(wildcard user/*.c)))
+
+all: $(BUILD)/initrd.tar
+
+$(UBUILD)/lib/%.o: user/lib/%
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -MMD -MP -c $< -o $@
+
+$(UBUILD)/%.o: user/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -MMD -MP -c $< -o $@
+
+# start.S.o comes first in ULIB_OBJ, so _start leads the text.
+$(addprefix $(UBUILD)/,$(UPROGS)): $(UBUILD)/%: $(UBUILD)/%.o $(ULIB_OBJ)
+	$(CC) $(UCFLAGS) -o $@ $(ULIB_OBJ) $<
+
+# The bad-* files and their reasons, derived from hello (deterministic).
+$(BUILD)/initrd-bad.txt: $(UBUILD)/hello user/mkbad.py
+	python3 user/mkbad.py $(UBUILD)/hello $(UBUILD) $@
+
+# Fixed owner, mode and time, sorted names: the same inputs give the same bytes.
+$(BUILD)/initrd.tar: $(addprefix $(UBUILD)/,$(UPROGS)) $(BUILD)/initrd-bad.txt
+	tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --mode=a+rX,u+w,go-w \
+		-C $(UBUILD) -cf $@ $(UPROGS) $$(cd $(UBUILD) && ls bad-* | sort)
+
+-include $(shell find $(UBUILD) -name '*.d' 2>/dev/null)
+
+.PRECIOUS: $(UBUILD)/%.o $(UBUILD)/lib/%.o
+
 # ---- host builds of the portable memory-manager code --------------------
 MM_CORE     := mm/memmap.c mm/pmm.c mm/pmm_index.c mm/hbitmap.c mm/pagetable.c \
 	mm/heap.c mm/slab.c mm/kmalloc.c
@@ -126,13 +170,13 @@ tools:
 run: tools
 	@$(MAKE) --no-print-directory all
 	@echo "Booting; quit with Ctrl-A X (or the monitor's 'halt')."
-	$(QEMU) $(QEMU_FLAGS) -nographic -kernel $(BUILD)/kernel.elf \
+	$(QEMU) $(QEMU_FLAGS) -nographic -kernel $(BUILD)/kernel.elf -initrd $(BUILD)/initrd.tar \
 		$(if $(CMDLINE),-append "$(CMDLINE)") || [ $$? -eq 1 ]
 
 iso: tools $(BUILD)/kernel.iso
 
-$(BUILD)/kernel.iso: $(BUILD)/kernel.elf scripts/mkiso.sh
-	bash scripts/mkiso.sh $@ "$(CMDLINE)"
+$(BUILD)/kernel.iso: $(BUILD)/kernel.elf $(BUILD)/initrd.tar scripts/mkiso.sh
+	bash scripts/mkiso.sh $@ "$(CMDLINE)" "" $(BUILD)/initrd.tar
 
 run-iso: iso
 	$(QEMU) $(QEMU_FLAGS) -nographic -cdrom $(BUILD)/kernel.iso -boot d || [ $$? -eq 1 ]

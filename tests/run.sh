@@ -3,6 +3,7 @@
 #   1. host tests (build/host/test_*): TAP, one result per case
 #   2. fuzzers (build/host/fuzz_*): FUZZ_SECONDS each (default 20), from a fresh corpus
 #      then real programs on the LD_PRELOAD heap (tests/preload/run.sh)
+#      and the user programs on the host Linux (tests/user/run_host.sh)
 #   3. the benchmark in --quick mode: it must still run and find no misbehaviour
 #   4. the QEMU boot matrix (tests/qemu/matrix), two boots at a time
 # Every result is a line "PASS x", "FAIL x: why" or "SKIP x"; the last line is
@@ -82,6 +83,8 @@ echo "== fuzzers (${fuzz_seconds}s each)"
 for f in build/host/fuzz_*; do [[ -x $f ]] && run_fuzzer "$f"; done | report
 echo "== preload"
 bash tests/preload/run.sh | report
+echo "== user programs on the host"
+bash tests/user/run_host.sh | report
 echo "== heap soak (${SOAK_SECONDS:-10}s; make heap-soak runs 10 million operations)"
 if build/host/soak_heap -t "${SOAK_SECONDS:-10}" -r 200000 -q > "$logdir/soak_heap.log" 2>&1; then
 	echo "PASS soak_heap: $(tail -1 "$logdir/soak_heap.log")"

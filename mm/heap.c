@@ -212,7 +212,7 @@ static void make_used(struct heap *h, struct heap_block *b, size_t size, size_t 
 	mark_prev_state(next_block(b), b);
 }
 
-/* ---- the free list ----------------------------------------------------------- */
+/* ---- the free bins ------------------------------------------------------------ */
 
 static bool links_ok(struct heap *h, const struct heap_block *b);
 
@@ -222,28 +222,82 @@ static bool listable(const struct heap *h, const struct heap_block *b)
 	return plausible(h, b) && has_magic(b, MAGIC_FREE) && !in_use(b);
 }
 
+/*
+ * The bin of a free block of `size` bytes: one bin per 16 bytes below
+ * LINEAR_LIMIT, four per power of two from there up (sizes within a bin
+ * differ by at most a quarter).  Bins grow with size, so every block of a
+ * bin above bin_of(x) is larger than x.  256 bins cover any size_t.
+ */
+#define LINEAR_LIMIT 512u
+#define LINEAR_BINS  (LINEAR_LIMIT / HEAP_ALIGN)
+
+static unsigned bin_of(size_t size)
+{
+	if (size < LINEAR_LIMIT)
+		return (unsigned)(size / HEAP_ALIGN);
+	unsigned log = (unsigned)(8 * sizeof(unsigned long) - 1) -
+		       (unsigned)__builtin_clzl((unsigned long)size);
+	return LINEAR_BINS + (log - 9) * 4 + (unsigned)((size >> (log - 2)) & 3);
+}
+
+static uintptr_t min_addr(uintptr_t a, uintptr_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Tree node n's lowest head address: leaves (n >= HEAP_BINS) are the bins. */
+static uintptr_t node_low(const struct heap *h, unsigned n)
+{
+	if (n < HEAP_BINS)
+		return h->lowest[n];
+	return h->bin[n - HEAP_BINS] ? (uintptr_t)h->bin[n - HEAP_BINS] : UINTPTR_MAX;
+}
+
+/* Bin `i` starts at `b` now: carry the change up the tree while it changes anything. */
+static void set_head(struct heap *h, unsigned i, struct heap_block *b)
+{
+	h->bin[i] = b;
+	for (unsigned n = (i + HEAP_BINS) / 2; n; n /= 2) {
+		uintptr_t low = min_addr(node_low(h, 2 * n), node_low(h, 2 * n + 1));
+		if (h->lowest[n] == low)
+			break;
+		h->lowest[n] = low;
+	}
+}
+
+/* The lowest-addressed head of bins i and up, or NULL: one leaf-to-root path. */
+static struct heap_block *lowest_head(const struct heap *h, unsigned i)
+{
+	unsigned n = i + HEAP_BINS;
+	uintptr_t low = node_low(h, n);
+
+	for (; n > 1; n /= 2)
+		if (!(n & 1)) /* a left child: its right sibling's bins are all above i */
+			low = min_addr(low, node_low(h, n + 1));
+	return low == UINTPTR_MAX ? NULL : (struct heap_block *)low;
+}
+
 static void list_remove(struct heap *h, struct heap_block *b)
 {
 	struct free_links *l = links(b);
 
-	/* If b's links were bad, the list was rebuilt: they are sound now,
+	/* If b's links were bad, the bins were rebuilt: they are sound now,
 	 * unless b's own header is damaged and the rebuild left it out. */
 	if (!links_ok(h, b) && !listable(h, b))
 		return;
 	if (l->prev)
 		links(l->prev)->next = l->next;
 	else
-		h->free_head = l->next;
+		set_head(h, bin_of(block_size(b)), l->next);
 	if (l->next)
 		links(l->next)->prev = l->prev;
-	if (h->rover == b)
-		h->rover = l->next;
 }
 
-/* Put `b` into the list right after `after` (NULL: at the head). */
+/* Put `b` into its bin right after `after` (NULL: at the head). */
 static void list_insert_after(struct heap *h, struct heap_block *after, struct heap_block *b)
 {
-	struct heap_block *next = after ? links(after)->next : h->free_head;
+	unsigned i = bin_of(block_size(b));
+	struct heap_block *next = after ? links(after)->next : h->bin[i];
 
 	links(b)->prev = after;
 	links(b)->next = next;
@@ -252,41 +306,43 @@ static void list_insert_after(struct heap *h, struct heap_block *after, struct h
 	if (after)
 		links(after)->next = b;
 	else
-		h->free_head = b;
+		set_head(h, i, b);
 }
 
-static void rebuild_free_list(struct heap *h);
+static void rebuild_bins(struct heap *h);
 
 /*
- * Can the links of list member `b` be followed: does each point to a free
- * block on the right side of b that links back to b?  A write after free
- * can put anything there -- garbage, zeros, a plausible block.  If they
- * are bad, report it, rebuild the list from the headers (b, being free, is
- * on it again, soundly linked) and return false.
+ * Can the links of bin member `b` be followed: does each point to a free
+ * block of the same bin on the right side of b that links back to b?  A
+ * write after free can put anything there -- garbage, zeros, a plausible
+ * block.  If they are bad, report it, rebuild the bins from the headers
+ * (b, being free, is on one again, soundly linked) and return false.
  */
 static bool links_ok(struct heap *h, const struct heap_block *b)
 {
 	const struct free_links *l = links(b);
-	bool next_ok = !l->next || (l->next > b && listable(h, l->next) && links(l->next)->prev == b);
+	unsigned i = bin_of(block_size(b));
+	bool next_ok = !l->next || (l->next > b && listable(h, l->next) &&
+				    links(l->next)->prev == b && bin_of(block_size(l->next)) == i);
 	bool prev_ok = l->prev ? l->prev < b && listable(h, l->prev) && links(l->prev)->next == b
-			       : h->free_head == b;
+			       : h->bin[i] == b;
 
 	if (listable(h, b) && next_ok && prev_ok)
 		return true;
-	report(h, HEAP_ERR_USE_AFTER_FREE, NULL, "free-list link overwritten; list rebuilt");
-	rebuild_free_list(h);
+	report(h, HEAP_ERR_USE_AFTER_FREE, NULL, "free-list link overwritten; bins rebuilt");
+	rebuild_bins(h);
 	return false;
 }
 
 /*
- * Put free block `b` (not on the list) at its place in address order.  If
- * the walk meets bad links, the rebuilt list holds b already: done.
+ * Put free block `b` (on no bin) at its place in its bin's address order.
+ * If the walk meets bad links, the rebuilt bins hold b already: done.
  */
 static void list_add(struct heap *h, struct heap_block *b)
 {
 	struct heap_block *after = NULL;
 
-	for (struct heap_block *f = h->free_head; f && f < b; f = links(f)->next) {
+	for (struct heap_block *f = h->bin[bin_of(block_size(b))]; f && f < b; f = links(f)->next) {
 		if (!links_ok(h, f))
 			return;
 		after = f;
@@ -294,20 +350,39 @@ static void list_add(struct heap *h, struct heap_block *b)
 	list_insert_after(h, after, b);
 }
 
-/* Only sound free blocks go on the list, and the walk stops at a damaged size. */
-static void rebuild_free_list(struct heap *h)
+/*
+ * Only sound free blocks go into the bins, and the walk stops at a damaged
+ * size.  Each is pushed at its bin's head, so the bins come out in
+ * descending address order and are then turned round.
+ */
+static void rebuild_bins(struct heap *h)
 {
-	struct heap_block *last = NULL;
-
-	h->free_head = h->rover = NULL;
+	h->rebuilds++;
+	memset(h->bin, 0, sizeof(h->bin));
 	for (struct heap_block *b = (struct heap_block *)h->base; b != fence(h); b = next_block(b)) {
 		if (listable(h, b)) {
-			list_insert_after(h, last, b);
-			last = b;
+			struct heap_block **head = &h->bin[bin_of(block_size(b))];
+			links(b)->prev = NULL;
+			links(b)->next = *head;
+			if (*head)
+				links(*head)->prev = b;
+			*head = b;
 		}
 		if (!size_sane(h, b))
 			break;
 	}
+	for (unsigned i = 0; i < HEAP_BINS; i++) {
+		struct heap_block *b = h->bin[i], *last = NULL;
+		for (; b; last = b, b = links(b)->prev) {
+			struct free_links *l = links(b);
+			struct heap_block *t = l->next;
+			l->next = l->prev;
+			l->prev = t;
+		}
+		h->bin[i] = last;
+	}
+	for (unsigned n = HEAP_BINS - 1; n; n--)
+		h->lowest[n] = min_addr(node_low(h, 2 * n), node_low(h, 2 * n + 1));
 }
 
 /* ---- growing and shrinking ---------------------------------------------------- */
@@ -410,8 +485,8 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	first->size = FLAG_PREV_IN_USE;
 	write_fence(h, false);
 	make_free(h, first, initial - HDR, NULL, true);
-	h->free_head = first;
-	links(first)->next = links(first)->prev = NULL;
+	memset(h->lowest, 0xFF, sizeof(h->lowest)); /* UINTPTR_MAX: no block below */
+	list_insert_after(h, NULL, first);
 	h->stats.heap_size = h->stats.peak_heap_size = initial;
 	h->stats.free_bytes = block_size(first);
 	h->stats.free_blocks = 1;
@@ -436,42 +511,102 @@ static bool fits(const struct heap_block *b, size_t need, size_t align)
 	return block_size(b) >= need + lead_for(b, align);
 }
 
-static struct heap_block *search(struct heap *h, struct heap_block *from, struct heap_block *stop,
-				 size_t need, size_t align, bool best)
+/* The first block of bin i, in address order, in [from, below) that fits; NULL if none. */
+static struct heap_block *first_in_bin(struct heap *h, unsigned i, size_t need, size_t align,
+				       uintptr_t from, uintptr_t below)
 {
-	struct heap_block *found = NULL;
-
-	for (struct heap_block *b = from; b && b != stop; b = links(b)->next) {
-		if (!links_ok(h, b)) /* the list was rebuilt: search it again, whole */
-			return search(h, h->free_head, NULL, need, align, best);
-		if (!fits(b, need, align))
-			continue;
-		if (!best)
+	for (struct heap_block *b = h->bin[i]; b && (uintptr_t)b < below; b = links(b)->next) {
+		if (!links_ok(h, b))
+			return NULL; /* the bins were rebuilt: the caller starts again */
+		if ((uintptr_t)b >= from && fits(b, need, align))
 			return b;
-		if (!found || block_size(b) < block_size(found))
-			found = b;
 	}
-	return found;
+	return NULL;
 }
 
-static struct heap_block *find_fit(struct heap *h, size_t need, size_t align)
+/*
+ * The lowest-addressed block at or above `from` that fits.  Only bins up
+ * to bin_of(sure) can hold blocks too small (or too badly placed for the
+ * alignment) to fit; those are walked, each only as far as the best
+ * candidate so far.  Above them every block fits, so from `base` the best
+ * of them is the lowest bin head, which the tree gives at once; from
+ * elsewhere (next fit) each of those bins is walked too.
+ */
+static struct heap_block *lowest_fit(struct heap *h, size_t need, size_t align, uintptr_t from)
 {
-	switch (h->fit) {
-	case HEAP_NEXT_FIT: {
-		struct heap_block *start = h->rover ? h->rover : h->free_head;
-		struct heap_block *b = search(h, start, NULL, need, align, false);
-		return b ? b : search(h, h->free_head, start, need, align, false);
+	size_t sure = align > HEAP_ALIGN ? need + align + MIN_BLOCK : need;
+	unsigned lo = bin_of(need), hi = bin_of(sure), top = HEAP_BINS - 1;
+	struct heap_block *best = NULL;
+
+	if (from == h->base) {
+		best = hi < top ? lowest_head(h, hi + 1) : NULL;
+		if (best && !links_ok(h, best))
+			return NULL;
+		top = hi;
 	}
+	for (unsigned i = lo; i <= top; i++) {
+		struct heap_block *b = first_in_bin(h, i, need, align, from,
+						    best ? (uintptr_t)best : UINTPTR_MAX);
+		if (b)
+			best = b;
+	}
+	return best;
+}
+
+/*
+ * The smallest block that fits, the lowest-addressed of equals: the bins
+ * grow with size, so it is in the first bin that has a fitting block.
+ */
+static struct heap_block *best_fit(struct heap *h, size_t need, size_t align)
+{
+	for (unsigned i = bin_of(need); i < HEAP_BINS; i++) {
+		struct heap_block *found = NULL;
+		for (struct heap_block *b = h->bin[i]; b; b = links(b)->next) {
+			if (!links_ok(h, b))
+				return NULL;
+			if (fits(b, need, align) && (!found || block_size(b) < block_size(found)))
+				found = b;
+		}
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+static struct heap_block *search(struct heap *h, size_t need, size_t align)
+{
+	struct heap_block *b;
+
+	switch (h->fit) {
+	case HEAP_NEXT_FIT:
+		b = lowest_fit(h, need, align, h->rover);
+		return b || h->rover == h->base ? b : lowest_fit(h, need, align, h->base);
 	case HEAP_BEST_FIT:
-		return search(h, h->free_head, NULL, need, align, true);
+		return best_fit(h, need, align);
 	case HEAP_FIRST_FIT:
 		break;
 	}
-	return search(h, h->free_head, NULL, need, align, false);
+	return lowest_fit(h, need, align, h->base);
 }
 
-/* Split `b` (free, on the list) so a block of `size` starts at its start; the rest stays free. */
-static void split_free(struct heap *h, struct heap_block *b, size_t size)
+/* search(), again whenever it met damaged links and the bins were rebuilt under it. */
+static struct heap_block *find_fit(struct heap *h, size_t need, size_t align)
+{
+	struct heap_block *b;
+	unsigned rebuilds;
+
+	do {
+		rebuilds = h->rebuilds;
+		b = search(h, need, align);
+	} while (h->rebuilds != rebuilds);
+	return b;
+}
+
+/*
+ * Cut free block `b` (on no bin) so that it keeps `size` bytes; the rest
+ * becomes a free block of its own, on no bin yet, which is returned.
+ */
+static struct heap_block *split(struct heap *h, struct heap_block *b, size_t size)
 {
 	size_t rest = block_size(b) - size;
 	struct heap_block *r = (struct heap_block *)((uintptr_t)b + size);
@@ -480,8 +615,8 @@ static void split_free(struct heap *h, struct heap_block *b, size_t size)
 	r->size = 0; /* prev (b) is free: no PREV_IN_USE */
 	make_free(h, r, rest, b->caller, false);
 	mark_prev_state(r, b);
-	list_insert_after(h, b, r);
 	h->stats.free_blocks++;
+	return r;
 }
 
 /*
@@ -526,16 +661,21 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 	}
 	size_t lead = lead_for(b, align);
 	check_poison(h, b, lead + need + MIN_BLOCK);
-	if (lead) { /* the gap before an aligned payload stays free */
-		split_free(h, b, lead);
-		b = links(b)->next;
-	}
-	if (block_size(b) - need >= MIN_BLOCK)
-		split_free(h, b, need);
 	list_remove(h, b);
-	h->rover = links(b)->next;
 	h->stats.free_blocks--;
 	h->stats.free_bytes -= block_size(b);
+	if (lead) { /* the gap before an aligned payload stays free */
+		struct heap_block *gap = b;
+		b = split(h, gap, lead);
+		h->stats.free_bytes += lead;
+		list_add(h, gap);
+	}
+	if (block_size(b) - need >= MIN_BLOCK) {
+		struct heap_block *rest = split(h, b, need);
+		h->stats.free_bytes += block_size(rest);
+		list_add(h, rest);
+	}
+	h->rover = (uintptr_t)next_block(b);
 	make_used(h, b, block_size(b), size, caller);
 
 	h->stats.allocs++;
@@ -563,31 +703,36 @@ static void merge(struct heap *h, struct heap_block *b, struct heap_block *next)
 }
 
 /*
- * Put the new free block `b` (not on the list, counted in no statistics)
- * into the heap: merged into a free neighbour when there is one, which
- * also finds its place in the address-ordered list without a search.
+ * Put the new free block `b` (on no bin, counted in no statistics) into
+ * the heap, merged with its free neighbours.  Their links are vetted
+ * first: if that rebuilds the bins, the rebuild has put b on one as a
+ * block of its own, and it comes off again before the merge.
  */
 static void release_block(struct heap *h, struct heap_block *b)
 {
-	struct heap_block *next = next_block(b);
+	struct heap_block *next = next_block(b), *prev = prev_block(b);
 	bool next_free = next != fence(h) && !in_use(next);
+	bool prev_free = !(b->size & FLAG_PREV_IN_USE);
+	unsigned rebuilds = h->rebuilds;
 
 	h->stats.free_blocks++;
 	h->stats.free_bytes += block_size(b);
-	if (!(b->size & FLAG_PREV_IN_USE)) {
-		struct heap_block *prev = prev_block(b);
+	if (prev_free)
+		links_ok(h, prev);
+	if (next_free)
+		links_ok(h, next);
+	if (h->rebuilds != rebuilds)
+		list_remove(h, b);
+	if (prev_free) {
+		list_remove(h, prev);
 		merge(h, prev, b);
 		b = prev;
-	} else if (next_free) {
-		if (links_ok(h, next)) /* else the list was rebuilt, with b on it */
-			list_insert_after(h, links(next)->prev, b); /* take next's place */
-	} else {
-		list_add(h, b);
 	}
 	if (next_free) {
 		list_remove(h, next);
 		merge(h, b, next);
 	}
+	list_add(h, b);
 }
 
 static int unknown_block(const char **detail)
@@ -789,27 +934,45 @@ static bool check_block(struct heap *h, struct heap_block *b, bool prev_free, si
 	return true;
 }
 
-static void check_free_list(struct heap *h, size_t free_blocks, struct invariant_check *c)
+/*
+ * Every bin holds free blocks of its own size range only, in strictly
+ * increasing address order with sound back links, and together the bins
+ * hold as many blocks as the walk found free: so each free block is in
+ * exactly one bin, the right one (it cannot be in another bin, nor twice
+ * in its own).  Every node of the tree holds the lower of its children.
+ */
+static void check_bins(struct heap *h, size_t free_blocks, struct invariant_check *c)
 {
 	size_t n = 0;
-	struct heap_block *prev = NULL;
 
-	for (struct heap_block *f = h->free_head; f; prev = f, f = links(f)->next) {
-		if (!plausible(h, f) || in_use(f) || !has_magic(f, MAGIC_FREE)) {
-			invariant_broken(c, "free list holds something that is not a free block");
-			return;
-		}
-		if (links(f)->prev != prev || (prev && prev >= f)) {
-			invariant_broken(c, "free list links or address order broken");
-			return;
-		}
-		if (++n > free_blocks) {
-			invariant_broken(c, "free list longer than the number of free blocks (a cycle?)");
-			return;
+	for (unsigned i = 0; i < HEAP_BINS; i++) {
+		struct heap_block *prev = NULL;
+		for (struct heap_block *f = h->bin[i]; f; prev = f, f = links(f)->next) {
+			if (!plausible(h, f) || in_use(f) || !has_magic(f, MAGIC_FREE)) {
+				invariant_broken(c, "a bin holds something that is not a free block");
+				return;
+			}
+			if (bin_of(block_size(f)) != i) {
+				invariant_broken(c, "a free block is in the wrong bin for its size");
+				return;
+			}
+			if (links(f)->prev != prev || (prev && prev >= f)) {
+				invariant_broken(c, "bin links or address order broken");
+				return;
+			}
+			if (++n > free_blocks) {
+				invariant_broken(c, "bins hold more blocks than are free (a cycle?)");
+				return;
+			}
 		}
 	}
 	if (n != free_blocks)
-		invariant_broken(c, "free list misses free blocks");
+		invariant_broken(c, "bins miss free blocks");
+	for (unsigned t = 1; t < HEAP_BINS; t++)
+		if (h->lowest[t] != min_addr(node_low(h, 2 * t), node_low(h, 2 * t + 1))) {
+			invariant_broken(c, "the tree of lowest bin heads is stale");
+			return;
+		}
 }
 
 unsigned heap_check(struct heap *h, char *why, size_t why_size)
@@ -837,7 +1000,7 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 	}
 	if (!has_magic(b, MAGIC_FENCE) || !in_use(b) || !(b->size & FLAG_PREV_IN_USE) != prev_free)
 		invariant_broken(&c, "the fence block at the top is damaged");
-	check_free_list(h, free_blocks, &c);
+	check_bins(h, free_blocks, &c);
 	if (free_blocks != h->stats.free_blocks || free_bytes != h->stats.free_bytes ||
 	    live != h->stats.live_blocks || in_use_bytes != h->stats.in_use ||
 	    requested != h->stats.requested || h->end - h->base != h->stats.heap_size)
@@ -845,19 +1008,24 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 	return c.problems;
 }
 
+/* The largest free block is in the highest non-empty bin. */
 void heap_largest_free(struct heap *h)
 {
 	size_t largest = 0;
+	unsigned rebuilds = h->rebuilds;
+	unsigned i = HEAP_BINS;
 
-	for (struct heap_block *f = h->free_head; f; f = links(f)->next) {
-		if (!links_ok(h, f)) {
-			heap_largest_free(h); /* over the rebuilt list */
-			return;
-		}
+	while (i && !h->bin[i - 1])
+		i--;
+	for (struct heap_block *f = i ? h->bin[i - 1] : NULL; f; f = links(f)->next) {
+		if (!links_ok(h, f))
+			break;
 		if (block_size(f) > largest)
 			largest = block_size(f);
 	}
 	h->stats.largest_free = largest;
+	if (h->rebuilds != rebuilds)
+		heap_largest_free(h); /* over the rebuilt bins */
 }
 
 size_t heap_overhead_per_block(const struct heap *h)

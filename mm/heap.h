@@ -64,10 +64,18 @@ struct heap_stats {
 
 struct heap_block;
 
+/* Free blocks are sorted by size into this many bins (heap.c says how). */
+#define HEAP_BINS 256
+
 struct heap {
 	uintptr_t base, end, limit; /* mapped [base, end); may grow to limit */
-	struct heap_block *free_head; /* free blocks, in address order */
-	struct heap_block *rover;     /* next fit: where the last search ended */
+	struct heap_block *bin[HEAP_BINS]; /* each bin's free blocks, in address order */
+	/* A tree over the bins: node n (1 <= n < HEAP_BINS) holds the lowest
+	 * head address of the bins below it (UINTPTR_MAX: none); its
+	 * children are 2n and 2n + 1, and node HEAP_BINS + i is bin i. */
+	uintptr_t lowest[HEAP_BINS];
+	uintptr_t rover;     /* next fit: where the last allocation ended */
+	unsigned rebuilds;   /* times damaged links made the bins be rebuilt */
 	enum heap_fit fit;
 	bool debug;          /* red zones and poisoning */
 	size_t grow_step;    /* grow by at least this much (a page multiple) */

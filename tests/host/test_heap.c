@@ -421,12 +421,66 @@ static size_t random_align(uint64_t *rng)
 	return (size_t)1 << (13 + below(rng, 4));
 }
 
+/*
+ * The oracle of the fit policies: where a block of `size` bytes aligned to
+ * `align` must go among the blocks as they are, found by walking every
+ * header (white-box, like header_mirror).  heap.c finds it through its
+ * bins; this is the plain definition.  A block fits if it holds the block
+ * the request needs after a leading gap that is 0 or itself a block.
+ * First fit: the lowest such block; best fit: the smallest, the lowest of
+ * equals; next fit: the lowest at or above the rover, else the lowest.
+ * NULL: nothing fits, the heap must grow.
+ */
+static unsigned char *expected_pick(size_t size, size_t align)
+{
+	size_t a = align > HEAP_ALIGN ? align : HEAP_ALIGN;
+	size_t need = (HDR + size + (fx.h.debug ? 16 : 0) + HEAP_ALIGN - 1) & ~(size_t)(HEAP_ALIGN - 1);
+	uintptr_t lowest = 0, after_rover = 0, best = 0, best_size = 0;
+	struct header_mirror *b = (struct header_mirror *)fx.h.base;
+	size_t bsize;
+
+	if (need < MIN_BLOCK_BYTES)
+		need = MIN_BLOCK_BYTES;
+	for (; (bsize = b->size & ~(size_t)(HEAP_ALIGN - 1)) != 0;
+	     b = (struct header_mirror *)((uintptr_t)b + bsize)) {
+		uintptr_t p = (uintptr_t)b + HDR;
+		size_t lead = (a - p % a) % a;
+		while (lead && lead < MIN_BLOCK_BYTES)
+			lead += a;
+		if ((b->size & 1) || bsize < need + lead)
+			continue;
+		if (!lowest)
+			lowest = p + lead;
+		if (!after_rover && (uintptr_t)b >= fx.h.rover)
+			after_rover = p + lead;
+		if (!best || bsize < best_size) {
+			best = p + lead;
+			best_size = bsize;
+		}
+	}
+	switch (fx.h.fit) {
+	case HEAP_NEXT_FIT:
+		return (unsigned char *)(after_rover ? after_rover : lowest);
+	case HEAP_BEST_FIT:
+		return (unsigned char *)best;
+	case HEAP_FIRST_FIT:
+		break;
+	}
+	return (unsigned char *)lowest;
+}
+
 static void model_alloc(struct model *m, size_t size, size_t align)
 {
 	size_t want_align = align > HEAP_ALIGN ? align : HEAP_ALIGN;
+	unsigned char *want = expected_pick(size, align);
+	uint64_t grows = fx.h.stats.grows;
 	unsigned char *p = heap_alloc(&fx.h, size, align, CALLER(m->next_id % 7));
 
 	CHECK(p != NULL, "alloc(%zu, align %zu) failed", size, align);
+	CHECK(want ? p == want : fx.h.stats.grows > grows,
+	      "%s: alloc(%zu, align %zu) gave %p, the policy's block is %p%s",
+	      fit_names[fx.h.fit], size, align, (void *)p, (void *)want,
+	      want ? "" : " (none: the heap should have grown)");
 	CHECK((uintptr_t)p % want_align == 0, "alloc(%zu, align %zu) gave %p", size, align, p);
 	CHECK((uintptr_t)p >= fx.h.base && (uintptr_t)p + size <= fx.h.end,
 	      "alloc(%zu) gave %p, outside the mapped heap", size, p);
@@ -1442,22 +1496,23 @@ static void damage_links(void **f, enum link_damage how, void *live, void *lower
 	memcpy(f, v, sizeof(v));
 }
 
-enum link_op { OP_ALLOC_LARGE, OP_FREE_BELOW, OP_FREE_ABOVE, OP_FREE_APART, LINK_OP_COUNT };
+enum link_op { OP_ALLOC_SAME, OP_FREE_BELOW, OP_FREE_ABOVE, OP_FREE_APART, LINK_OP_COUNT };
 
 static const char *const link_op_names[] = {
-	"allocate past the damage", "free the block below", "free the block above",
+	"allocate from the damaged bin", "free the block below", "free the block above",
 	"free a block with no free neighbour",
 };
 
-/* The slot each operation frees (OP_ALLOC_LARGE: none). */
+/* The slot each operation frees (OP_ALLOC_SAME: none). */
 static const unsigned link_op_slot[] = { 0, 2, 4, 7 };
 
 /*
  * Slots 0-9: 1, 3, 5 free, then 3's links damaged.  Each operation must
- * meet the damaged links, report once and rebuild the list: the allocation
- * walks the whole list under first and best fit; freeing 2 takes 3 off
- * the list; freeing 4 takes 5 off, whose back link names 3; freeing 7
- * walks the list from its head to find its place.
+ * meet the damaged links, report once and rebuild the bins: the allocation
+ * of the free blocks' size walks their bin under first and best fit (the
+ * head, 1, must see that 3 does not link back); freeing 2 takes 3 off its
+ * bin; freeing 4 takes 5 off, whose back link names 3; freeing 7 walks
+ * the bin from its head to find its place.
  */
 static void link_damage_one(enum heap_fit fit, bool debug, enum link_damage how, enum link_op op)
 {
@@ -1475,8 +1530,8 @@ static void link_damage_one(enum heap_fit fit, bool debug, enum link_damage how,
 	uint64_t errors[HEAP_ERR_COUNT];
 	memcpy(errors, fx.h.stats.errors, sizeof(errors));
 	void *large = NULL;
-	if (op == OP_ALLOC_LARGE) {
-		TRY(alloc_ok(&large, 1000));
+	if (op == OP_ALLOC_SAME) {
+		TRY(alloc_ok(&large, 100));
 	} else {
 		unsigned slot = link_op_slot[op];
 		gone[slot] = heap_free(&fx.h, s[slot], CALLER(1));
@@ -1499,7 +1554,7 @@ static void free_list_link_overwritten(void)
 		for (int debug = 0; debug <= 1; debug++)
 			for (int how = 0; how < LINK_DAMAGE_COUNT; how++)
 				for (int op = 0; op < LINK_OP_COUNT; op++) {
-					if (fits[f] == HEAP_NEXT_FIT && op == OP_ALLOC_LARGE)
+					if (fits[f] == HEAP_NEXT_FIT && op == OP_ALLOC_SAME)
 						continue; /* next fit need not pass the damage */
 					link_damage_one(fits[f], debug, how, op);
 					if (check_failed) {
@@ -1509,6 +1564,71 @@ static void free_list_link_overwritten(void)
 						return;
 					}
 				}
+}
+
+/* ---- heap_check sees damage to the bins themselves ---------------------- */
+
+/* heap_check must count at least one problem and name it with `words`. */
+static void expect_check_finds(const char *words)
+{
+	char why[160];
+	unsigned problems = heap_check(&fx.h, why, sizeof(why));
+
+	CHECK(problems > 0 && strstr(why, words), "heap_check: %u problem(s), \"%s\"; expected \"%s\"",
+	      problems, why, words);
+}
+
+/* The first non-empty bin from `i` on. */
+static unsigned nonempty_bin(unsigned i)
+{
+	while (i < HEAP_BINS && !fx.h.bin[i])
+		i++;
+	return i;
+}
+
+/*
+ * Free blocks of two sizes (so two bins hold blocks), then, one at a time,
+ * each invariant of the bins broken and mended: a block left out of its
+ * bin, a block in the wrong bin, a stale node of the tree of lowest heads,
+ * a bin out of address order.
+ */
+static void bins_checked(void)
+{
+	void *s[8];
+
+	TRY(start_default(HEAP_FIRST_FIT, false));
+	for (unsigned i = 0; i < ARRAY_SIZE(s); i++)
+		TRY(alloc_ok(&s[i], i < 4 ? 100 : 1000));
+	for (unsigned i = 0; i < ARRAY_SIZE(s); i += 2)
+		TRY(free_ok(s[i]));
+	TRY(expect_consistent());
+	unsigned small = nonempty_bin(0), large = nonempty_bin(small + 1);
+	CHECK(large < HEAP_BINS && fx.h.bin[small] == (void *)header_of(s[0]),
+	      "bins %u and %u, the first headed by %p, not %p", small, large,
+	      (void *)fx.h.bin[small], (void *)header_of(s[0]));
+
+	struct heap_block *head = fx.h.bin[small];
+	fx.h.bin[small] = NULL;
+	TRY(expect_check_finds("miss"));
+	fx.h.bin[small] = fx.h.bin[large];
+	fx.h.bin[large] = head;
+	TRY(expect_check_finds("wrong bin"));
+	fx.h.bin[large] = fx.h.bin[small];
+	fx.h.bin[small] = head;
+	TRY(expect_consistent());
+
+	uintptr_t root = fx.h.lowest[1];
+	fx.h.lowest[1] = root + HEAP_ALIGN;
+	TRY(expect_check_finds("stale"));
+	fx.h.lowest[1] = root;
+
+	void **links0 = s[0], **links2 = s[2]; /* next, prev: the first words of a free payload */
+	CHECK(links0[0] == header_of(s[2]) && links2[1] == header_of(s[0]),
+	      "blocks 0 and 2 are not linked in their bin");
+	fx.h.bin[small] = (struct heap_block *)header_of(s[2]);
+	links2[0] = header_of(s[0]), links2[1] = NULL;
+	links0[0] = NULL, links0[1] = header_of(s[2]);
+	TRY(expect_check_finds("address order"));
 }
 
 /* ---- leak reports -------------------------------------------------------- */
@@ -1696,6 +1816,7 @@ int main(int argc, char **argv)
 	CASE(overrun_detected);
 	CASE(write_after_free);
 	CASE(free_list_link_overwritten);
+	CASE(bins_checked);
 	CASE(live_blocks_since_mark);
 	CASE(block_info);
 	run_model_cases();

@@ -85,7 +85,7 @@ $(BUILD)/initrd-bad.txt: $(UBUILD)/hello user/mkbad.py
 # Fixed owner, mode and time, sorted names: the same inputs give the same bytes.
 $(BUILD)/initrd.tar: $(addprefix $(UBUILD)/,$(UPROGS)) $(BUILD)/initrd-bad.txt
 	tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --mode=a+rX,u+w,go-w \
-		-C $(UBUILD) -cf $@ $(UPROGS) $$(cd $(UBUILD) && ls bad-* | sort)
+		-C $(UBUILD) -cf $@ $(UPROGS) $$(cd $(UBUILD) && ls bad-* | LC_ALL=C sort)
 
 -include $(shell find $(UBUILD) -name '*.d' 2>/dev/null)
 

@@ -2,6 +2,8 @@
  * monitor.c - read a line, split it into words, run the command it names.
  *
  * Input is polled from COM1 and echoed; backspace and DEL edit the line.
+ * While it waits for a key, processes started in the background (`run
+ * NAME &`) get the CPU.
  * The command table is the .monitor_cmds section (see monitor.h).
  */
 #include "monitor.h"
@@ -10,10 +12,10 @@
 
 #include "arch/x86/machine.h"
 #include "console.h"
+#include "proc.h"
 #include "printf.h"
 
 #define LINE_MAX 128
-#define ARGS_MAX 8
 
 extern const struct monitor_command __monitor_cmds_start[], __monitor_cmds_end[];
 
@@ -25,11 +27,11 @@ static const struct monitor_command *find_command(const char *name)
 	return NULL;
 }
 
-static int split_words(char *line, char **argv)
+int split_words(char *line, char **argv, int max)
 {
 	int argc = 0;
 
-	for (char *p = line; *p && argc < ARGS_MAX;) {
+	for (char *p = line; *p && argc < max;) {
 		while (*p == ' ')
 			*p++ = '\0';
 		if (!*p)
@@ -67,8 +69,8 @@ bool monitor_parse_u32(const char *s, uint32_t *out)
 
 void monitor_execute(char *line)
 {
-	char *argv[ARGS_MAX];
-	int argc = split_words(line, argv);
+	char *argv[MONITOR_ARGS_MAX];
+	int argc = split_words(line, argv, MONITOR_ARGS_MAX);
 
 	if (argc == 0)
 		return;
@@ -85,6 +87,7 @@ static void read_line(char *buf, size_t size)
 	size_t n = 0;
 
 	for (;;) {
+		proc_poll();
 		char c = console_getc();
 		if (c == '\r' || c == '\n') {
 			console_putc('\n');

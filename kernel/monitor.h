@@ -32,6 +32,11 @@ __attribute__((noreturn)) void monitor_run(void);
 /* Parse a number: 0x-prefixed hex or decimal.  False if `s` is not one. */
 bool monitor_parse_u32(const char *s, uint32_t *out);
 
+#define MONITOR_ARGS_MAX 16
+
+/* Split `line` in place at spaces into at most `max` words; their count. */
+int split_words(char *line, char **argv, int max);
+
 /* Run one command line (used by monitor_run and by tests). */
 void monitor_execute(char *line);
 

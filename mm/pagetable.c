@@ -339,6 +339,23 @@ enum vm_result pt_protect(struct pagetable *pt, uint32_t va, uint32_t len, uint3
 	return edit_range(pt, va, len, flags, false);
 }
 
+enum vm_result pt_replace(struct pagetable *pt, uint32_t va, uint32_t pa, uint32_t flags)
+{
+	enum vm_result r = check_range(pt, va, PAGE_SIZE, flags);
+	struct slot s;
+
+	if (r != VM_OK)
+		return r;
+	if (pa % PAGE_SIZE)
+		return VM_EALIGN;
+	walk(pt, va, false, &s);
+	if (!s.pte || !(*s.pte & PTE_P))
+		return VM_ENOENT;
+	*s.pte = pa | flags | PTE_P;
+	pt->ops->flush(pt->ctx, va, 1);
+	return VM_OK;
+}
+
 /* For a space that is not loaded: no TLB or paging-structure cache holds its
  * entries (a CR3 load drops them), so its tables can be freed right away. */
 void pt_free_tables(struct pagetable *pt, unsigned first, unsigned last)

@@ -98,6 +98,14 @@ enum vm_result pt_map(struct pagetable *pt, uint32_t va, uint32_t pa, uint32_t l
 enum vm_result pt_unmap(struct pagetable *pt, uint32_t va, uint32_t len);
 enum vm_result pt_protect(struct pagetable *pt, uint32_t va, uint32_t len, uint32_t flags);
 
+/*
+ * Point the mapped 4 KiB page at `va` at frame `pa` with `flags`, in one
+ * entry write (copy-on-write: no moment where the page is unmapped, and no
+ * table to free and allocate again).  VM_ENOENT if it is not mapped by a
+ * small page.
+ */
+enum vm_result pt_replace(struct pagetable *pt, uint32_t va, uint32_t pa, uint32_t flags);
+
 /* The translation of `va`, or false if it is not mapped. */
 bool pt_query(struct pagetable *pt, uint32_t va, struct pt_mapping *out);
 

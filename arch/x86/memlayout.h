@@ -47,6 +47,20 @@
 #define PHYS_WINDOW_PDX  (PHYS_WINDOW >> 22)      /* 1022 */
 #define RECURSIVE_PDX    (RECURSIVE_BASE >> 22)   /* 1023 */
 
+/*
+ * User space (docs/design/user-memory.md): everything below KERNEL_BASE.
+ * Nothing is ever mapped below USER_BASE, so NULL and small offsets from
+ * it fault.  Programs are linked at 0x08048000 (ld's i386 default), the
+ * heap (brk) follows their data, mmap regions are placed top-down below the
+ * stack's reserve, and the stack grows down from USER_STACK_TOP, leaving a
+ * 1 MiB gap under the kernel half.
+ */
+#define USER_BASE        0x00010000 /* like Linux's vm.mmap_min_addr */
+#define USER_TOP         KERNEL_BASE
+#define USER_STACK_TOP   0xBFF00000
+#define USER_STACK_LIMIT 0x00800000 /* 8 MiB, Linux's default RLIMIT_STACK */
+#define USER_MMAP_TOP    (USER_STACK_TOP - USER_STACK_LIMIT - 0x00100000)
+
 #define BOOT_STACK_SIZE  0x4000
 
 #ifndef __ASSEMBLY__

@@ -224,12 +224,13 @@ static bool listable(const struct heap *h, const struct heap_block *b)
 
 /*
  * The bin of a free block of `size` bytes: one bin per 16 bytes below
- * LINEAR_LIMIT, four per power of two from there up (sizes within a bin
- * differ by at most a quarter).  Bins grow with size, so every block of a
- * bin above bin_of(x) is larger than x.  256 bins cover any size_t.
+ * LINEAR_LIMIT, SUB_BINS per power of two from there up.  Bins grow with
+ * size, so every block of a bin above bin_of(x) is larger than x.
  */
 #define LINEAR_LIMIT 512u
 #define LINEAR_BINS  (LINEAR_LIMIT / HEAP_ALIGN)
+#define SUB_BITS     HEAP_BIN_SUB_BITS
+#define SUB_BINS     (1u << SUB_BITS)
 
 static unsigned bin_of(size_t size)
 {
@@ -237,7 +238,7 @@ static unsigned bin_of(size_t size)
 		return (unsigned)(size / HEAP_ALIGN);
 	unsigned log = (unsigned)(8 * sizeof(unsigned long) - 1) -
 		       (unsigned)__builtin_clzl((unsigned long)size);
-	return LINEAR_BINS + (log - 9) * 4 + (unsigned)((size >> (log - 2)) & 3);
+	return LINEAR_BINS + (log - 9) * SUB_BINS + (unsigned)((size >> (log - SUB_BITS)) & (SUB_BINS - 1));
 }
 
 static uintptr_t min_addr(uintptr_t a, uintptr_t b)
@@ -309,6 +310,25 @@ static void list_insert_after(struct heap *h, struct heap_block *after, struct h
 		set_head(h, i, b);
 }
 
+/*
+ * `new` takes the place of `old` in bin i (the bin of old's size, before
+ * any resize): for a block that stays in the same bin and between the
+ * same neighbours, which spares the walk to its place.  Only pointers
+ * change; new's header may be written before or after.
+ */
+static void list_replace(struct heap *h, unsigned i, struct heap_block *old, struct heap_block *new)
+{
+	struct free_links *l = links(new);
+
+	*l = *links(old);
+	if (l->prev)
+		links(l->prev)->next = new;
+	else
+		set_head(h, i, new);
+	if (l->next)
+		links(l->next)->prev = new;
+}
+
 static void rebuild_bins(struct heap *h);
 
 /*
@@ -317,21 +337,31 @@ static void rebuild_bins(struct heap *h);
  * write after free can put anything there -- garbage, zeros, a plausible
  * block.  If they are bad, report it, rebuild the bins from the headers
  * (b, being free, is on one again, soundly linked) and return false.
+ *
+ * A walk along a bin checks its first block whole and then only each
+ * forward link (`whole` false): the block it steps onto has been vetted
+ * as the previous block's next, back link included.
  */
-static bool links_ok(struct heap *h, const struct heap_block *b)
+static bool links_sound(struct heap *h, const struct heap_block *b, bool whole)
 {
 	const struct free_links *l = links(b);
 	unsigned i = bin_of(block_size(b));
 	bool next_ok = !l->next || (l->next > b && listable(h, l->next) &&
 				    links(l->next)->prev == b && bin_of(block_size(l->next)) == i);
-	bool prev_ok = l->prev ? l->prev < b && listable(h, l->prev) && links(l->prev)->next == b
-			       : h->bin[i] == b;
+	bool prev_ok = !whole || (l->prev ? l->prev < b && listable(h, l->prev) &&
+						    links(l->prev)->next == b
+					  : h->bin[i] == b);
 
-	if (listable(h, b) && next_ok && prev_ok)
+	if (next_ok && prev_ok && (!whole || listable(h, b)))
 		return true;
 	report(h, HEAP_ERR_USE_AFTER_FREE, NULL, "free-list link overwritten; bins rebuilt");
 	rebuild_bins(h);
 	return false;
+}
+
+static bool links_ok(struct heap *h, const struct heap_block *b)
+{
+	return links_sound(h, b, true);
 }
 
 /*
@@ -342,8 +372,10 @@ static void list_add(struct heap *h, struct heap_block *b)
 {
 	struct heap_block *after = NULL;
 
-	for (struct heap_block *f = h->bin[bin_of(block_size(b))]; f && f < b; f = links(f)->next) {
-		if (!links_ok(h, f))
+	struct heap_block *head = h->bin[bin_of(block_size(b))];
+
+	for (struct heap_block *f = head; f && f < b; f = links(f)->next) {
+		if (!links_sound(h, f, f == head))
 			return;
 		after = f;
 	}
@@ -516,7 +548,7 @@ static struct heap_block *first_in_bin(struct heap *h, unsigned i, size_t need, 
 				       uintptr_t from, uintptr_t below)
 {
 	for (struct heap_block *b = h->bin[i]; b && (uintptr_t)b < below; b = links(b)->next) {
-		if (!links_ok(h, b))
+		if (!links_sound(h, b, b == h->bin[i]))
 			return NULL; /* the bins were rebuilt: the caller starts again */
 		if ((uintptr_t)b >= from && fits(b, need, align))
 			return b;
@@ -562,7 +594,7 @@ static struct heap_block *best_fit(struct heap *h, size_t need, size_t align)
 	for (unsigned i = bin_of(need); i < HEAP_BINS; i++) {
 		struct heap_block *found = NULL;
 		for (struct heap_block *b = h->bin[i]; b; b = links(b)->next) {
-			if (!links_ok(h, b))
+			if (!links_sound(h, b, b == h->bin[i]))
 				return NULL;
 			if (fits(b, need, align) && (!found || block_size(b) < block_size(found)))
 				found = b;
@@ -637,6 +669,40 @@ static void check_poison(struct heap *h, struct heap_block *b, size_t bytes)
 	}
 }
 
+/*
+ * Take a block of `need` bytes with an `align`-aligned payload out of free
+ * block `b` (on its bin) and return it; what is left before and after it
+ * stays free.
+ */
+static struct heap_block *carve(struct heap *h, struct heap_block *b, size_t need, size_t align)
+{
+	size_t lead = lead_for(b, align), rest = block_size(b) - lead - need;
+	unsigned bin = bin_of(block_size(b));
+
+	h->stats.free_blocks--;
+	h->stats.free_bytes -= block_size(b);
+	if (!lead && rest >= MIN_BLOCK && bin_of(rest) == bin) {
+		/* The rest stays in b's bin between the same neighbours: it takes b's place. */
+		list_replace(h, bin, b, (struct heap_block *)((uintptr_t)b + need));
+		h->stats.free_bytes += rest;
+		split(h, b, need);
+		return b;
+	}
+	list_remove(h, b);
+	if (lead) { /* the gap before an aligned payload stays free */
+		struct heap_block *gap = b;
+		b = split(h, gap, lead);
+		h->stats.free_bytes += lead;
+		list_add(h, gap);
+	}
+	if (rest >= MIN_BLOCK) {
+		struct heap_block *r = split(h, b, need);
+		h->stats.free_bytes += rest;
+		list_add(h, r);
+	}
+	return b;
+}
+
 static size_t block_need(const struct heap *h, size_t size)
 {
 	size_t need = align_up(HDR + size + (h->debug ? REDZONE : 0), HEAP_ALIGN);
@@ -659,22 +725,8 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 		h->stats.failed++;
 		return NULL;
 	}
-	size_t lead = lead_for(b, align);
-	check_poison(h, b, lead + need + MIN_BLOCK);
-	list_remove(h, b);
-	h->stats.free_blocks--;
-	h->stats.free_bytes -= block_size(b);
-	if (lead) { /* the gap before an aligned payload stays free */
-		struct heap_block *gap = b;
-		b = split(h, gap, lead);
-		h->stats.free_bytes += lead;
-		list_add(h, gap);
-	}
-	if (block_size(b) - need >= MIN_BLOCK) {
-		struct heap_block *rest = split(h, b, need);
-		h->stats.free_bytes += block_size(rest);
-		list_add(h, rest);
-	}
+	check_poison(h, b, lead_for(b, align) + need + MIN_BLOCK);
+	b = carve(h, b, need, align);
 	h->rover = (uintptr_t)next_block(b);
 	make_used(h, b, block_size(b), size, caller);
 
@@ -706,7 +758,10 @@ static void merge(struct heap *h, struct heap_block *b, struct heap_block *next)
  * Put the new free block `b` (on no bin, counted in no statistics) into
  * the heap, merged with its free neighbours.  Their links are vetted
  * first: if that rebuilds the bins, the rebuild has put b on one as a
- * block of its own, and it comes off again before the merge.
+ * block of its own, and it comes off again before the merge.  The merged
+ * block often stays in the bin of a neighbour it absorbed; then it takes
+ * that neighbour's place (nothing of that bin lies between them), and no
+ * walk is needed to find its place in address order.
  */
 static void release_block(struct heap *h, struct heap_block *b)
 {
@@ -723,16 +778,31 @@ static void release_block(struct heap *h, struct heap_block *b)
 		links_ok(h, next);
 	if (h->rebuilds != rebuilds)
 		list_remove(h, b);
-	if (prev_free) {
-		list_remove(h, prev);
+
+	struct heap_block *m = prev_free ? prev : b;
+	unsigned bin = bin_of((prev_free ? block_size(prev) : 0) + block_size(b) +
+			      (next_free ? block_size(next) : 0));
+	bool placed = h->rebuilds == rebuilds; /* else every link was vetted anew: keep it simple */
+	if (placed && prev_free && bin_of(block_size(prev)) == bin) {
+		if (next_free)
+			list_remove(h, next);
+	} else if (placed && next_free && bin_of(block_size(next)) == bin) {
+		if (prev_free)
+			list_remove(h, prev);
+		list_replace(h, bin, next, m);
+	} else {
+		placed = false;
+		if (prev_free)
+			list_remove(h, prev);
+		if (next_free)
+			list_remove(h, next);
+	}
+	if (prev_free)
 		merge(h, prev, b);
-		b = prev;
-	}
-	if (next_free) {
-		list_remove(h, next);
-		merge(h, b, next);
-	}
-	list_add(h, b);
+	if (next_free)
+		merge(h, m, next);
+	if (!placed)
+		list_add(h, m);
 }
 
 static int unknown_block(const char **detail)

@@ -64,8 +64,17 @@ struct heap_stats {
 
 struct heap_block;
 
-/* Free blocks are sorted by size into this many bins (heap.c says how). */
-#define HEAP_BINS 256
+/*
+ * Free blocks are sorted by size into bins (heap.c says how): 32 bins of
+ * 16 bytes each below 512, then 2^HEAP_BIN_SUB_BITS per power of two, as
+ * many as size_t needs.
+ */
+#ifndef HEAP_BIN_SUB_BITS
+#define HEAP_BIN_SUB_BITS 4
+#endif
+#define HEAP_BINS_NEEDED (32 + (8 * sizeof(size_t) - 9) * (1u << HEAP_BIN_SUB_BITS))
+#define HEAP_BINS (HEAP_BINS_NEEDED <= 256 ? 256 : HEAP_BINS_NEEDED <= 512 ? 512 : \
+		   HEAP_BINS_NEEDED <= 1024 ? 1024 : 2048)
 
 struct heap {
 	uintptr_t base, end, limit; /* mapped [base, end); may grow to limit */

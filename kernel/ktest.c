@@ -35,9 +35,14 @@ bool ktest_failed(void)
 	return failed;
 }
 
+/* test=NAME runs that test, test=PREFIX* the tests whose names start so. */
 static bool selected(const struct ktest *t, const char *only)
 {
-	return only[0] ? !strcmp(t->name, only) : !t->crash;
+	size_t n = strlen(only);
+
+	if (n && only[n - 1] == '*')
+		return !t->crash && !strncmp(t->name, only, n - 1);
+	return n ? !strcmp(t->name, only) : !t->crash;
 }
 
 void ktest_main(void)

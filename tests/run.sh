@@ -51,8 +51,7 @@ run_fuzzer() {
 }
 
 prepare_boots() {
-	head -c 100000 /dev/urandom > build/test-module.bin
-	bash scripts/mkiso.sh build/test-cutmem.iso "test hole=16M-32M" "cutmem 16M 32M"
+	bash scripts/mkiso.sh build/test-cutmem.iso "test hole=16M-32M" "cutmem 16M 32M" build/initrd.tar
 }
 
 trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; printf '%s' "${s%"${s##*[![:space:]]}"}"; }

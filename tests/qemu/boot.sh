@@ -36,6 +36,7 @@ if [[ " $* " != *" -cdrom "* ]]; then
 	ktest)   args+=(-kernel build/kernel.elf -append "test$words") ;;
 	crash)   args+=(-kernel build/kernel.elf -append "test=$name$words") ;;
 	monitor) args+=(-kernel build/kernel.elf) ;;
+	init)    args+=(-kernel build/kernel.elf -append "${words# }") ;;
 	esac
 fi
 input=/dev/null
@@ -100,7 +101,10 @@ check_monitor() {
 		'Physical memory 0-' 'K kernel  M module' 'refused calls:' \
 		'c0101000 -> 00101000  4K  RO S' 'virtual            -> physical' 'address spaces 1 (' \
 		'c0400000 -> 00400000  4K  RW S' 'v 00000000: -------- --------' \
-		"unknown command 'no-such-command'" 'halting'; do
+		"unknown command 'no-such-command'" 'argv[2] = "two"' 'hello exited with status 0' \
+		'[pid 2] test-sleep started' 'runnable' '  PID  PPID STATE' 'pid 2 (test-sleep): ' \
+		'stack ' 'faults resolved:' 'exec bad-magic: refused: not an ELF file' \
+		'run: cannot start bad-magic' 'halting'; do
 		grep -qF -- "$want" "$log" || { fail "monitor output lacks '$want'"; return; }
 	done
 	if ((status != 1)); then fail "QEMU exit status $status after 'halt', expected 1"
@@ -108,8 +112,21 @@ check_monitor() {
 	fi
 }
 
+# expected = "STATUS TEXT": init's exit status (QEMU exits 1 for 0, else 3)
+# and text its run must print.
+check_init() {
+	local want_status=${expected%% *} text=${expected#* } qemu_status=1
+	((want_status != 0)) && qemu_status=3
+	if ((status != qemu_status)); then fail "QEMU exit status $status, expected $qemu_status"
+	elif ! grep -qF -- "$text" "$log"; then fail "no '$text' in the log"
+	elif grep -q '^PANIC' "$log"; then fail "the kernel panicked"
+	else pass "init ran and ended QEMU with the right status"
+	fi
+}
+
 case $kind in
 ktest)   check_ktest ;;
+init)    check_init ;;
 crash)   check_crash ;;
 monitor) check_monitor ;;
 *)       fail "unknown kind '$kind'" ;;

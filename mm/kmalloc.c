@@ -31,10 +31,17 @@ static const char *const class_names[KMALLOC_CLASSES] = {
 	"kmalloc-256", "kmalloc-512", "kmalloc-1024",
 };
 
+/*
+ * A slab is a heap block aligned to SLAB_SIZE that ends where the next
+ * page's block header must start: so a heap block takes exactly one page
+ * and slab pages can lie back to back.  Were it a whole page, the header
+ * of the next block would have to sit in the last bytes of this one, and
+ * every slab would leave a gap of a page less a header behind it.
+ */
 static void *slab_page_get(void *ctx)
 {
 	struct kalloc *ka = ctx;
-	return heap_alloc(&ka->heap, SLAB_SIZE, SLAB_SIZE, __builtin_return_address(0));
+	return heap_alloc(&ka->heap, ka->slab_pages.bytes, SLAB_SIZE, __builtin_return_address(0));
 }
 
 static void slab_page_put(void *ctx, void *page)
@@ -56,7 +63,8 @@ bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struc
 	memset(ka, 0, sizeof(*ka));
 	if (!heap_init(&ka->heap, base, limit, cfg, heap_backend))
 		return false;
-	ka->slab_pages = (struct slab_source){ slab_page_get, slab_page_put, ka };
+	ka->slab_pages = (struct slab_source){ slab_page_get, slab_page_put, ka,
+					       SLAB_SIZE - heap_overhead_per_block(&ka->heap) };
 	ka->huge = *huge;
 	ka->huge_min = 64 * 1024;
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)

@@ -1,7 +1,7 @@
 /*
  * slab.c - object caches (see slab.h).
  *
- * A slab is one SLAB_SIZE-aligned page:
+ * A slab is one SLAB_SIZE-aligned page, or the first source->bytes of it:
  *
  *     +--------------+--------+--------+--------+-----+--------+
  *     | struct slab  | obj 0  | obj 1  | obj 2  | ... | obj n-1|
@@ -237,7 +237,7 @@ bool slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t
 	c->stride = align_up(c->link_offset + (ctor ? sizeof(void *) : c->size) +
 				     (debug ? REDZONE + sizeof(struct object_record) : 0), align);
 	c->first = align_up(sizeof(struct slab), align);
-	c->per_slab = (unsigned)((SLAB_SIZE - c->first) / c->stride);
+	c->per_slab = (unsigned)((source->bytes - c->first) / c->stride);
 	if (c->per_slab > SLAB_MAX_OBJECTS)
 		c->per_slab = SLAB_MAX_OBJECTS;
 	c->next = all_caches;

@@ -28,10 +28,17 @@
 #define SLAB_MAX_OBJECT 1024u    /* larger objects belong in the general heap */
 #define SLAB_MAX_OBJECTS 256u    /* objects per slab at most (bitmap size) */
 
+/*
+ * Where slabs come from.  A slab starts at a SLAB_SIZE-aligned address
+ * and may use `bytes` of it (at most SLAB_SIZE): a source that keeps the
+ * end of each page for itself -- the heap puts the next block's header
+ * there, so that slab pages can lie back to back -- says so here.
+ */
 struct slab_source {
-	void *(*get)(void *ctx);           /* a SLAB_SIZE-aligned page, or NULL */
+	void *(*get)(void *ctx);           /* a slab's memory, or NULL */
 	void (*put)(void *ctx, void *page);
 	void *ctx;
+	size_t bytes;
 };
 
 struct slab;

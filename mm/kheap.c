@@ -6,10 +6,19 @@
  * shrinking is vmm_unmap_free, huge blocks are vmalloc areas.  The initial
  * reserve and the growth step are set here; docs/design/heap.md says how
  * they were chosen.
+ *
+ * Sampling.  With KHEAP_SAMPLE=N at build time, or kheap.sample=N on the
+ * command line, one allocation in N (below the huge size) gets a vmalloc
+ * area of its own and is placed to end where the area's guard page
+ * begins: a write past it faults at the very instruction, and the fault
+ * report names the guard.  Off by default: each sample costs a frame, two
+ * pages of address space and one of vmalloc's few area slots (when those
+ * run out, allocations simply are not sampled).
  */
 #include "kheap.h"
 
 #include "arch/x86/memlayout.h"
+#include "kernel/bootinfo.h"
 #include "kernel/panic.h"
 #include "kernel/printf.h"
 #include "vmalloc.h"
@@ -17,6 +26,10 @@
 
 #define KHEAP_INITIAL   (64 * 1024)
 #define KHEAP_GROW_STEP (64 * 1024)
+
+#ifndef KHEAP_SAMPLE
+#define KHEAP_SAMPLE 0
+#endif
 
 struct kalloc kheap;
 static struct kmem_cache caches_cache; /* where kmem_cache_create gets its caches */
@@ -37,6 +50,12 @@ static void *huge_alloc(void *ctx, size_t bytes)
 {
 	(void)ctx;
 	return bytes > UINT32_MAX ? NULL : vmalloc((uint32_t)bytes);
+}
+
+static void *huge_alloc_guarded(void *ctx, size_t bytes)
+{
+	(void)ctx;
+	return bytes > UINT32_MAX ? NULL : vmalloc_sampled((uint32_t)bytes);
 }
 
 static void huge_free(void *ctx, void *p, size_t bytes)
@@ -97,15 +116,30 @@ static void report_front(struct kalloc *ka, enum heap_error e, const void *p, co
 	kprintf("kheap: %s at %p: %s; refused\n", heap_error_name(e), p, detail);
 }
 
+/* kheap.sample=N from the command line, else KHEAP_SAMPLE. */
+static unsigned sample_setting(void)
+{
+	char v[12];
+	unsigned n = 0;
+
+	if (!cmdline_get("kheap.sample", v, sizeof(v)))
+		return KHEAP_SAMPLE;
+	for (const char *c = v; *c >= '0' && *c <= '9' && n < 100000000u; c++)
+		n = n * 10 + (unsigned)(*c - '0');
+	return n;
+}
+
 void kheap_init(void)
 {
 	static const struct heap_backend heap_backend = { grow, shrink, NULL };
-	static const struct huge_backend huge = { huge_alloc, huge_free, NULL, PAGE_SIZE };
+	static const struct huge_backend huge = { huge_alloc, huge_free, NULL, PAGE_SIZE,
+						  huge_alloc_guarded };
 	const struct heap_config cfg = { PAGE_SIZE, KHEAP_INITIAL, KHEAP_GROW_STEP, KHEAP_INITIAL,
 					 HEAP_FIRST_FIT, KHEAP_DEBUG };
 
 	if (!kalloc_init(&kheap, KHEAP_START, KHEAP_END, &cfg, &heap_backend, &huge))
 		panic("kheap: cannot map the initial %u KiB", KHEAP_INITIAL / 1024);
+	kheap.sample_every = sample_setting();
 	kheap.report = report_front;
 	kheap.heap.report = report_heap;
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)

@@ -12,7 +12,9 @@
  *
  * Debug checks (red zones, poisoning, per-object records) are on when
  * KHEAP_DEBUG is 1, the default; build with KHEAP_DEBUG=0 for a release
- * kernel.
+ * kernel.  Sampling (off by default): KHEAP_SAMPLE=N at build time or
+ * kheap.sample=N on the command line puts one allocation in N alone
+ * before a guard page, so an overflow of it faults at once (kheap.c).
  */
 #ifndef MM_KHEAP_H
 #define MM_KHEAP_H

@@ -6,24 +6,38 @@
  * the heap region whose slab-aligned page starts with a slab header
  * belongs to that slab's cache; any other pointer in the heap region is
  * the heap's (which validates it further); outside the region it must be
- * on the list of huge allocations.  Only after a layer recognises the
+ * in the table of huge allocations.  Only after a layer recognises the
  * pointer does that layer touch it, so wild pointers are refused without
  * being dereferenced outside memory the allocator knows is mapped.
  *
  * One sequence counter (the heap's) numbers every allocation in every
  * layer, so one leak mark covers them all.
+ *
+ * Huge allocations have a record each, found by the pointer's hash in a
+ * table of chains: O(1) on average however many are live.  The table
+ * starts inside struct kalloc and doubles (a heap block) when the records
+ * outnumber its buckets; if the heap cannot give it one, the chains just
+ * grow longer.  Sampled allocations (kalloc.sample_every) are records of
+ * the same kind, on guarded pages, so free and ksize find them the same
+ * way.
  */
 #include "kmalloc.h"
 
 #include <string.h>
 
+#include "invariant.h"
+
 struct huge_alloc {
-	void *ptr;
-	size_t size, requested;
+	void *ptr;          /* what the caller got */
+	void *area;         /* the pages: ptr itself, or for a sampled block below it */
+	size_t size, requested; /* size: bytes of the area */
 	const void *caller;
 	uint32_t seq;
-	struct huge_alloc *next;
+	bool sampled;       /* placed to end at a guard page; canary after `requested` */
+	struct huge_alloc *next; /* in its bucket */
 };
+
+#define CANARY_BYTE 0xFD
 
 static const size_t class_sizes[KMALLOC_CLASSES] = { 16, 32, 64, 128, 256, 512, 1024 };
 static const char *const class_names[KMALLOC_CLASSES] = {
@@ -67,6 +81,8 @@ bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struc
 					       SLAB_SIZE - heap_overhead_per_block(&ka->heap) };
 	ka->huge = *huge;
 	ka->huge_min = 64 * 1024;
+	ka->huge_table = ka->huge_table0;
+	ka->huge_buckets = KALLOC_HUGE_BUCKETS0;
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
 		slab_cache_init(&ka->classes[i], class_names[i], class_sizes[i], 0, NULL, cfg->debug,
 				&ka->slab_pages, &ka->heap.seq);
@@ -83,31 +99,131 @@ static struct kmem_cache *class_for(struct kalloc *ka, size_t size)
 	return NULL;
 }
 
-static void *huge_alloc(struct kalloc *ka, size_t size, const void *caller)
-{
-	size_t bytes = (size + ka->huge.page_size - 1) & ~(ka->huge.page_size - 1);
-	struct huge_alloc *rec;
-	void *p;
+/* ---- the huge table -------------------------------------------------------- */
 
-	if (bytes < size || !(rec = slab_alloc(&ka->huge_records, 0, caller)))
-		return NULL;
-	if (!(p = ka->huge.alloc(ka->huge.ctx, bytes))) {
-		slab_free(&ka->huge_records, rec, caller);
-		return NULL;
-	}
-	*rec = (struct huge_alloc){ p, bytes, size, caller, ka->heap.seq++, ka->huge_list };
-	ka->huge_list = rec;
-	ka->stats.huge_live++;
-	ka->stats.huge_bytes += bytes;
-	return p;
+static size_t bucket_of(size_t buckets, const void *p)
+{
+	uint32_t x = (uint32_t)((uintptr_t)p >> 4) ^ (uint32_t)((uint64_t)(uintptr_t)p >> 32);
+
+	x ^= x >> 16; /* the low bits of a page-aligned pointer say little: mix */
+	x *= 0x45D9F3Bu;
+	x ^= x >> 16;
+	return x & (buckets - 1);
 }
 
+/* Twice the buckets, when the heap has room; the old table goes back unless it is the first. */
+static void huge_table_grow(struct kalloc *ka)
+{
+	size_t n = ka->huge_buckets * 2;
+	struct huge_alloc **t = n <= SIZE_MAX / sizeof(*t) ?
+		heap_alloc(&ka->heap, n * sizeof(*t), 0, __builtin_return_address(0)) : NULL;
+
+	if (!t)
+		return;
+	memset(t, 0, n * sizeof(*t));
+	for (size_t i = 0; i < ka->huge_buckets; i++) {
+		while (ka->huge_table[i]) {
+			struct huge_alloc *r = ka->huge_table[i];
+			ka->huge_table[i] = r->next;
+			r->next = t[bucket_of(n, r->ptr)];
+			t[bucket_of(n, r->ptr)] = r;
+		}
+	}
+	if (ka->huge_table != ka->huge_table0)
+		heap_free(&ka->heap, ka->huge_table, __builtin_return_address(0));
+	ka->huge_table = t;
+	ka->huge_buckets = n;
+}
+
+static void huge_insert(struct kalloc *ka, struct huge_alloc *rec)
+{
+	if (ka->stats.huge_live >= ka->huge_buckets)
+		huge_table_grow(ka);
+	struct huge_alloc **head = &ka->huge_table[bucket_of(ka->huge_buckets, rec->ptr)];
+	rec->next = *head;
+	*head = rec;
+	ka->stats.huge_live++;
+	ka->stats.huge_bytes += rec->size;
+}
+
+/* Where the link to p's record is (for unlinking), or NULL if p is none. */
 static struct huge_alloc **huge_find(struct kalloc *ka, const void *p)
 {
-	for (struct huge_alloc **r = &ka->huge_list; *r; r = &(*r)->next)
+	struct huge_alloc **r = &ka->huge_table[bucket_of(ka->huge_buckets, p)];
+
+	for (; *r; r = &(*r)->next)
 		if ((*r)->ptr == p)
 			return r;
 	return NULL;
+}
+
+/* `area` (`bytes` of pages) holding `size` bytes at `p`: its record, or NULL (nothing kept). */
+static void *huge_record(struct kalloc *ka, void *p, void *area, size_t bytes, size_t size,
+			 bool sampled, const void *caller)
+{
+	struct huge_alloc *rec = slab_alloc(&ka->huge_records, 0, caller);
+
+	if (!rec) {
+		ka->huge.free(ka->huge.ctx, area, bytes);
+		return NULL;
+	}
+	*rec = (struct huge_alloc){ p, area, bytes, size, caller, ka->heap.seq++, sampled, NULL };
+	huge_insert(ka, rec);
+	return p;
+}
+
+static size_t round_to_pages(const struct kalloc *ka, size_t size)
+{
+	size_t bytes = (size + ka->huge.page_size - 1) & ~(ka->huge.page_size - 1);
+
+	return bytes < size ? 0 : bytes;
+}
+
+static void *huge_alloc(struct kalloc *ka, size_t size, const void *caller)
+{
+	size_t bytes = round_to_pages(ka, size);
+	void *p = bytes ? ka->huge.alloc(ka->huge.ctx, bytes) : NULL;
+
+	return p ? huge_record(ka, p, p, bytes, size, false, caller) : NULL;
+}
+
+/*
+ * A sampled allocation: alone on its pages, placed as late as its
+ * alignment lets it, so its end is (within align - 1 bytes) the guard
+ * page's start.  The bytes in between hold a canary, checked on free.
+ */
+static void *sampled_alloc(struct kalloc *ka, size_t size, size_t align, const void *caller)
+{
+	size_t bytes = round_to_pages(ka, size ? size : 1);
+	char *area = bytes ? ka->huge.alloc_guarded(ka->huge.ctx, bytes) : NULL;
+
+	if (!area)
+		return NULL;
+	char *p = (char *)(((uintptr_t)area + bytes - size) & ~(uintptr_t)(align - 1));
+	memset(p + size, CANARY_BYTE, (size_t)(area + bytes - p - size));
+	ka->stats.sampled++;
+	return huge_record(ka, p, area, bytes, size, true, caller);
+}
+
+static bool canary_intact(const struct huge_alloc *r)
+{
+	const unsigned char *c = (const unsigned char *)r->ptr + r->requested;
+	const unsigned char *end = (const unsigned char *)r->area + r->size;
+
+	for (; c < end; c++)
+		if (*c != CANARY_BYTE)
+			return false;
+	return true;
+}
+
+/* Is this allocation's turn to be sampled? */
+static bool sample_now(struct kalloc *ka, size_t size, size_t align)
+{
+	if (!ka->sample_every || !ka->huge.alloc_guarded || size >= ka->huge_min ||
+	    align > ka->huge.page_size || ++ka->sample_count < ka->sample_every)
+		return false;
+	ka->sample_count = 0;
+	return true;
 }
 
 static void *count_failure(struct kalloc *ka, void *p)
@@ -123,6 +239,11 @@ void *kalloc_aligned(struct kalloc *ka, size_t size, size_t align, const void *c
 		return count_failure(ka, NULL);
 	if (size >= ka->huge_min && align <= ka->huge.page_size)
 		return count_failure(ka, huge_alloc(ka, size, caller));
+	if (sample_now(ka, size, align)) {
+		void *p = sampled_alloc(ka, size, align > HEAP_ALIGN ? align : HEAP_ALIGN, caller);
+		if (p)
+			return p;
+	}
 	struct kmem_cache *c = align <= HEAP_ALIGN ? class_for(ka, size) : NULL;
 	if (c)
 		return count_failure(ka, slab_alloc(c, size, caller));
@@ -175,8 +296,12 @@ bool kalloc_free(struct kalloc *ka, void *p, const void *caller)
 		return false;
 	}
 	struct huge_alloc *rec = *r;
+	if (rec->sampled && !canary_intact(rec)) {
+		report(ka, HEAP_ERR_OVERRUN, p, "bytes written past the end of a sampled block");
+		return false;
+	}
 	*r = rec->next;
-	ka->huge.free(ka->huge.ctx, rec->ptr, rec->size);
+	ka->huge.free(ka->huge.ctx, rec->area, rec->size);
 	ka->stats.huge_live--;
 	ka->stats.huge_bytes -= rec->size;
 	slab_free(&ka->huge_records, rec, caller);
@@ -193,7 +318,7 @@ size_t kalloc_usable_size(struct kalloc *ka, const void *p)
 	if (in_heap(ka, p))
 		return heap_usable_size(&ka->heap, p);
 	struct huge_alloc **r = huge_find(ka, p);
-	return r ? (*r)->size : 0;
+	return !r ? 0 : (*r)->sampled ? (*r)->requested : (*r)->size;
 }
 
 /*
@@ -219,7 +344,8 @@ void *kalloc_realloc(struct kalloc *ka, void *p, size_t size, const void *caller
 		report(ka, HEAP_ERR_INVALID_FREE, p, "realloc of a pointer this allocator did not return");
 		return NULL;
 	}
-	if (fits_in_place(ka, size, old))
+	struct huge_alloc **r = in_heap(ka, p) ? NULL : huge_find(ka, p);
+	if (fits_in_place(ka, size, old) && !(r && (*r)->sampled)) /* sampled: the canary must follow */
 		return p;
 	void *q = kalloc_alloc(ka, size, caller);
 	if (!q)
@@ -240,13 +366,13 @@ struct live_filter {
 	void *arg;
 };
 
-/* Heap blocks that hold slabs are the caches' business, not allocations. */
+/* Heap blocks that hold slabs or the huge table are the allocator's own, not allocations. */
 static void heap_block_visit(void *arg, const struct heap_block_info *b)
 {
 	struct live_filter *f = arg;
 	bool slab = (uintptr_t)b->ptr % SLAB_SIZE == 0 && cache_of(f->ka, b->ptr);
 
-	if (!slab)
+	if (!slab && b->ptr != (void *)f->ka->huge_table)
 		f->fn(f->arg, b);
 }
 
@@ -258,11 +384,37 @@ void kalloc_for_each_live(struct kalloc *ka, uint32_t since,
 	heap_for_each_live(&ka->heap, since, heap_block_visit, &f);
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
 		slab_for_each_live(&ka->classes[i], since, fn, arg);
-	for (struct huge_alloc *r = ka->huge_list; r; r = r->next) {
-		struct heap_block_info info = { r->ptr, r->requested, r->size, r->caller, r->seq };
-		if (r->seq >= since)
-			fn(arg, &info);
+	for (size_t i = 0; i < ka->huge_buckets; i++) {
+		for (struct huge_alloc *r = ka->huge_table[i]; r; r = r->next) {
+			struct heap_block_info info = { r->ptr, r->requested,
+							r->sampled ? r->requested : r->size, r->caller,
+							r->seq };
+			if (r->seq >= since)
+				fn(arg, &info);
+		}
 	}
+}
+
+/* Every record in the bucket its pointer hashes to, the counts right, canaries intact. */
+static void check_huge(struct kalloc *ka, struct invariant_check *c)
+{
+	size_t live = 0, bytes = 0;
+
+	for (size_t i = 0; i < ka->huge_buckets; i++) {
+		for (struct huge_alloc *r = ka->huge_table[i]; r; r = r->next) {
+			if (bucket_of(ka->huge_buckets, r->ptr) != i)
+				invariant_broken(c, "a huge record is in the wrong bucket");
+			if (r->sampled && !canary_intact(r))
+				invariant_broken(c, "canary after a sampled block written (overrun)");
+			if (++live > ka->stats.huge_live) {
+				invariant_broken(c, "more huge records than live huge blocks (a cycle?)");
+				return;
+			}
+			bytes += r->size;
+		}
+	}
+	if (live != ka->stats.huge_live || bytes != ka->stats.huge_bytes)
+		invariant_broken(c, "huge statistics disagree with the records");
 }
 
 unsigned kalloc_check(struct kalloc *ka, char *why, size_t why_size)
@@ -272,7 +424,10 @@ unsigned kalloc_check(struct kalloc *ka, char *why, size_t why_size)
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
 		problems += slab_cache_check(&ka->classes[i], problems ? NULL : why, why_size);
 	problems += slab_cache_check(&ka->huge_records, problems ? NULL : why, why_size);
-	return problems;
+	struct invariant_check c;
+	invariant_check_start(&c, problems ? NULL : why, why_size);
+	check_huge(ka, &c);
+	return problems + c.problems;
 }
 
 void kalloc_trim(struct kalloc *ka)

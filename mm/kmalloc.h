@@ -34,9 +34,17 @@ struct huge_backend {
 	void (*free)(void *ctx, void *p, size_t bytes);
 	void *ctx;
 	size_t page_size;
+	/*
+	 * For sampled allocations (kalloc.sample_every): like alloc, but the
+	 * page after the area must be unmapped, so that the first byte past
+	 * it faults.  Freed with `free`.  NULL: no sampling.
+	 */
+	void *(*alloc_guarded)(void *ctx, size_t bytes);
 };
 
 struct huge_alloc; /* one huge allocation's record (kept in a slab cache) */
+
+#define KALLOC_HUGE_BUCKETS0 16 /* the huge table's first size, inside struct kalloc */
 
 struct kalloc {
 	struct heap heap;
@@ -44,12 +52,24 @@ struct kalloc {
 	struct kmem_cache huge_records;
 	struct slab_source slab_pages; /* slabs come from the heap */
 	struct huge_backend huge;
-	struct huge_alloc *huge_list;
+	/* Huge (and sampled) allocations by address: a hash table of chains,
+	 * doubled (from the heap) whenever it holds more records than buckets. */
+	struct huge_alloc **huge_table;
+	size_t huge_buckets;
+	struct huge_alloc *huge_table0[KALLOC_HUGE_BUCKETS0];
 	size_t huge_min;
+	/*
+	 * Sampling: when not 0, one allocation in sample_every below huge_min
+	 * is placed alone at the end of its own pages (huge.alloc_guarded),
+	 * so that writing past its end faults at once; the few bytes between
+	 * its end and the page's (alignment) hold a canary checked on free.
+	 */
+	unsigned sample_every, sample_count;
 	struct kalloc_stats {
 		uint64_t failed;       /* requests that returned NULL */
 		uint64_t bad_frees;    /* frees of pointers that are none of ours */
 		size_t huge_live, huge_bytes;
+		uint64_t sampled;      /* allocations placed before a guard page */
 	} stats;
 	/* Reports for bad frees of pointers that no layer owns; may be NULL. */
 	void (*report)(struct kalloc *ka, enum heap_error e, const void *ptr, const char *detail);
@@ -75,7 +95,7 @@ void kalloc_for_each_live(struct kalloc *ka, uint32_t since,
 /* The sequence number the next allocation will get: a mark for leak reports. */
 uint32_t kalloc_mark(const struct kalloc *ka);
 
-/* Check the heap, every cache and the huge list; returns the problem count. */
+/* Check the heap, every cache and the huge table; returns the problem count. */
 unsigned kalloc_check(struct kalloc *ka, char *why, size_t why_size);
 
 /* Give empty slabs and free heap pages back. */

@@ -66,6 +66,11 @@ void *vmalloc(uint32_t size)
 	return area_alloc(size, VM_AREA_DATA);
 }
 
+void *vmalloc_sampled(uint32_t size)
+{
+	return area_alloc(size, VM_AREA_SAMPLED);
+}
+
 void *kstack_alloc(void)
 {
 	return area_alloc(KSTACK_SIZE, VM_AREA_STACK);
@@ -99,7 +104,9 @@ const char *vmalloc_guard_name(uint32_t addr)
 			return "kernel stack guard page";
 	for (unsigned i = 0; i < nareas; i++)
 		if (page == areas[i].start + areas[i].size)
-			return "guard page after a vmalloc area";
+			return areas[i].kind == VM_AREA_SAMPLED
+				       ? "guard page after a sampled kmalloc block (overflow)"
+				       : "guard page after a vmalloc area";
 	return NULL;
 }
 
@@ -107,5 +114,7 @@ void vmalloc_print(void)
 {
 	for (unsigned i = 0; i < nareas; i++)
 		kprintf("    %08x-%08x %6uK %s\n", areas[i].start, areas[i].start + areas[i].size - 1,
-			areas[i].size >> 10, areas[i].kind == VM_AREA_STACK ? "kernel stack" : "vmalloc");
+			areas[i].size >> 10, areas[i].kind == VM_AREA_STACK     ? "kernel stack"
+					    : areas[i].kind == VM_AREA_SAMPLED ? "kmalloc sample"
+									       : "vmalloc");
 }

@@ -15,7 +15,7 @@
 
 #define KSTACK_SIZE 0x4000 /* 16 KiB kernel stacks */
 
-enum vm_area_kind { VM_AREA_DATA, VM_AREA_STACK };
+enum vm_area_kind { VM_AREA_DATA, VM_AREA_STACK, VM_AREA_SAMPLED };
 
 /*
  * `size` bytes (rounded up to pages) of zeroed, writable kernel memory, or
@@ -24,6 +24,13 @@ enum vm_area_kind { VM_AREA_DATA, VM_AREA_STACK };
 void *vmalloc(uint32_t size);
 /* Free an area from vmalloc() or kstack_alloc(); anything else is refused. */
 void vfree(void *p);
+
+/*
+ * Like vmalloc, for a kmalloc block that kheap's sampling places to end at
+ * the area's end: a fault in the guard page after it is reported as an
+ * overflow of that block.
+ */
+void *vmalloc_sampled(uint32_t size);
 
 /* A kernel stack; returns its lowest address (the stack grows down from +KSTACK_SIZE). */
 void *kstack_alloc(void);

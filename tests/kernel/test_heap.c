@@ -202,6 +202,69 @@ KTEST(kheap_refuses_corruption)
 	KEXPECT(kheap_check() == 0, "heap inconsistent after the refused operations");
 }
 
+/*
+ * Sampling on for every allocation: each block sits alone at the end of a
+ * vmalloc area, ending within its alignment of the guard page; it holds
+ * what it should, kfree finds it, a write into the canary between its end
+ * and the page's is refused, and every frame comes back.
+ */
+KTEST(kheap_sampled_blocks_touch_the_guard)
+{
+	static const size_t sizes[] = { 1, 100, 112, 4000, 4096, 9000 };
+	static const size_t aligns[] = { 0, 16, 64, 256 };
+	uint32_t free0 = kpmm.stats.free_frames;
+	unsigned every = kheap.sample_every;
+	uint64_t sampled = kheap.stats.sampled, bad = kheap.stats.bad_frees;
+
+	kheap.sample_every = 1;
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (unsigned j = 0; j < sizeof(aligns) / sizeof(aligns[0]); j++) {
+			size_t a = aligns[j] > HEAP_ALIGN ? aligns[j] : HEAP_ALIGN;
+			uint8_t *p = aligns[j] ? kmalloc_aligned(sizes[i], aligns[j]) : kmalloc(sizes[i]);
+			uintptr_t end = (uintptr_t)p + sizes[i], page_end = (end + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
+			KEXPECT(p && (uintptr_t)p % a == 0, "kmalloc(%u, align %u) = %p", (unsigned)sizes[i], (unsigned)a, p);
+			KEXPECT(page_end - end < a, "block %p + %u ends %u bytes before its page's end", p,
+				(unsigned)sizes[i], (unsigned)(page_end - end));
+			KEXPECT(ksize(p) == sizes[i], "ksize %u for %u bytes", (unsigned)ksize(p), (unsigned)sizes[i]);
+			memset(p, 0x5A, sizes[i]);
+			if (page_end > end) {
+				p[sizes[i]] = 'X'; /* into the canary */
+				kfree(p);
+				KEXPECT(kheap.stats.bad_frees == bad + 1, "overrun of the canary not refused");
+				bad++;
+				p[sizes[i]] = (uint8_t)0xFD;
+			}
+			kfree(p);
+		}
+	}
+	kheap.sample_every = every;
+	KEXPECT(kheap.stats.sampled >= sampled + 24, "only %u allocations sampled",
+		(unsigned)(kheap.stats.sampled - sampled));
+	KEXPECT(kheap.stats.bad_frees == bad, "a healthy sampled block refused");
+	kalloc_trim(&kheap);
+	KEXPECT(kpmm.stats.free_frames == free0, "free frames %u after, %u before", kpmm.stats.free_frames, free0);
+	KEXPECT(kheap_check() == 0, "heap inconsistent");
+}
+
+/*
+ * Writes past the end of a sampled block, byte by byte: the first byte of
+ * the guard page must fault, and the report name the guard.  If it does
+ * not fault, the test fails (and the harness, expecting a crash, too).
+ */
+KTEST_CRASH(kheap_sampled_overflow)
+{
+	unsigned every = kheap.sample_every;
+
+	kheap.sample_every = 1;
+	volatile uint8_t *p = kmalloc(100);
+	kheap.sample_every = every;
+	KEXPECT(p && ksize((void *)p) == 100, "kmalloc(100) = %p, not sampled", p);
+	kprintf("    # block %p, 100 bytes; writing on past its end\n", p);
+	for (unsigned i = 0; i < 100 + PAGE_SIZE; i++)
+		p[i] = (uint8_t)i;
+	KEXPECT(false, "wrote %u bytes past a sampled block without a fault", (unsigned)PAGE_SIZE);
+}
+
 static unsigned constructed;
 
 static void ctor(void *obj)

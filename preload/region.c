@@ -63,4 +63,4 @@ static void huge_unmap(void *ctx, void *p, size_t bytes)
 }
 
 const struct heap_backend region_heap_backend = { region_grow, region_shrink, NULL };
-const struct huge_backend region_huge_backend = { huge_map, huge_unmap, NULL, REGION_PAGE };
+const struct huge_backend region_huge_backend = { huge_map, huge_unmap, NULL, REGION_PAGE, NULL };

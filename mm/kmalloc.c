@@ -199,7 +199,7 @@ static void *sampled_alloc(struct kalloc *ka, size_t size, size_t align, const v
 
 	if (!area)
 		return NULL;
-	char *p = (char *)(((uintptr_t)area + bytes - size) & ~(uintptr_t)(align - 1));
+	char *p = (char *)(((uintptr_t)area + bytes - (size ? size : 1)) & ~(uintptr_t)(align - 1));
 	memset(p + size, CANARY_BYTE, (size_t)(area + bytes - p - size));
 	ka->stats.sampled++;
 	return huge_record(ka, p, area, bytes, size, true, caller);

@@ -1,0 +1,258 @@
+/*
+ * test_kmalloc.c - host tests for mm/kmalloc.c's huge table and sampling.
+ *
+ * The front (struct kalloc) runs over a 256 MiB PROT_NONE reservation that
+ * grows with mprotect, as in test_heap.c.  Huge blocks are mappings with
+ * one PROT_NONE page after each, like the kernel's vmalloc areas, so the
+ * same backend serves sampled blocks and a write past one would fault.
+ *
+ * What is pinned down: thousands of live huge blocks are all found again
+ * (ksize, free, leak listing) while the table doubles under them, freed
+ * in random order, with kalloc_check clean after every phase; pointers
+ * that are none of ours, or inside a huge block, are refused.  Sampling
+ * places each block so that it ends within its alignment of the guard
+ * page, reports its exact size, lists it for leaks with its caller, moves
+ * it on realloc (the canary must follow the size), and refuses a free
+ * after its canary was written; kalloc_check sees the damaged canary too.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "check.h"
+#include "mm/kmalloc.h"
+
+#define PAGE 4096u
+#define RESERVE ((size_t)256 << 20)
+#define CALLER(n) ((const void *)(uintptr_t)(0xCA110000u + 16u * (n)))
+
+static struct kalloc ka;
+static char *reservation;
+static unsigned bad_reports;
+
+static bool grow(void *ctx, uintptr_t end, size_t bytes)
+{
+	(void)ctx;
+	return mprotect((void *)end, bytes, PROT_READ | PROT_WRITE) == 0;
+}
+
+static void shrink(void *ctx, uintptr_t start, size_t bytes)
+{
+	(void)ctx;
+	madvise((void *)start, bytes, MADV_DONTNEED);
+	mprotect((void *)start, bytes, PROT_NONE);
+}
+
+/* `bytes` of pages and an inaccessible page after them. */
+static void *map_guarded(void *ctx, size_t bytes)
+{
+	char *p = mmap(NULL, bytes + PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	(void)ctx;
+	if (p == MAP_FAILED)
+		return NULL;
+	mprotect(p + bytes, PAGE, PROT_NONE);
+	return p;
+}
+
+static void unmap_guarded(void *ctx, void *p, size_t bytes)
+{
+	(void)ctx;
+	munmap(p, bytes + PAGE);
+}
+
+static void count_report(struct kalloc *k, enum heap_error e, const void *p, const char *detail)
+{
+	(void)k;
+	bad_reports++;
+	printf("# report: %s at %p: %s\n", heap_error_name(e), p, detail);
+}
+
+static void start(unsigned sample_every)
+{
+	static const struct heap_backend heap = { grow, shrink, NULL };
+	static const struct huge_backend huge = { map_guarded, unmap_guarded, NULL, PAGE, map_guarded };
+	const struct heap_config cfg = { PAGE, 16 * PAGE, 16 * PAGE, 16 * PAGE, HEAP_FIRST_FIT, false };
+
+	if (reservation)
+		munmap(reservation, RESERVE);
+	reservation = mmap(NULL, RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(reservation != MAP_FAILED, "cannot reserve the heap's address space");
+	CHECK(kalloc_init(&ka, (uintptr_t)reservation, (uintptr_t)reservation + RESERVE, &cfg, &heap,
+			  &huge),
+	      "kalloc_init failed");
+	ka.report = count_report;
+	ka.sample_every = sample_every;
+	bad_reports = 0;
+}
+
+static void expect_consistent(void)
+{
+	char why[160];
+	unsigned problems = kalloc_check(&ka, why, sizeof(why));
+
+	CHECK(problems == 0, "kalloc_check: %u problem(s), the first: %s", problems, why);
+}
+
+/* ---- huge blocks ---------------------------------------------------------- */
+
+#define HUGE_N 3000
+
+static size_t huge_size(unsigned i)
+{
+	return 64 * 1024 + (size_t)(i * 7919u % 50000u);
+}
+
+struct tally {
+	unsigned count;
+	size_t requested;
+};
+
+static void tally(void *arg, const struct heap_block_info *b)
+{
+	struct tally *t = arg;
+
+	t->count++;
+	t->requested += b->requested;
+}
+
+static void huge_blocks_found_as_table_grows(void)
+{
+	static unsigned char *p[HUGE_N];
+	static unsigned order[HUGE_N];
+	struct tally t = { 0, 0 };
+	size_t requested = 0;
+
+	start(0);
+	uint32_t mark = kalloc_mark(&ka);
+	for (unsigned i = 0; i < HUGE_N; i++) {
+		p[i] = kalloc_alloc(&ka, huge_size(i), CALLER(1));
+		CHECK(p[i] && (uintptr_t)p[i] % PAGE == 0, "huge block %u: %p", i, (void *)p[i]);
+		p[i][0] = (unsigned char)i;
+		p[i][huge_size(i) - 1] = (unsigned char)~i;
+		requested += huge_size(i);
+		order[i] = i;
+	}
+	CHECK(ka.huge_buckets >= HUGE_N, "%zu buckets for %u blocks: the table did not grow",
+	      ka.huge_buckets, HUGE_N);
+	CHECK_EQ(ka.stats.huge_live, HUGE_N);
+	expect_consistent();
+	for (unsigned i = 0; i < HUGE_N; i++)
+		CHECK(kalloc_usable_size(&ka, p[i]) >= huge_size(i), "ksize of block %u is %zu", i,
+		      kalloc_usable_size(&ka, p[i]));
+	kalloc_for_each_live(&ka, mark, tally, &t);
+	CHECK(t.count == HUGE_N && t.requested == requested,
+	      "leak listing: %u blocks, %zu bytes; expected %u, %zu (the table is no allocation)",
+	      t.count, t.requested, HUGE_N, requested);
+	CHECK(!kalloc_free(&ka, p[5] + PAGE, CALLER(2)), "free inside a huge block accepted");
+	CHECK(!kalloc_free(&ka, (void *)(uintptr_t)0x1000, CALLER(2)), "free of a stray pointer accepted");
+	CHECK_EQ(bad_reports, 2);
+	for (unsigned i = HUGE_N - 1; i > 0; i--) {
+		unsigned j = (unsigned)(check_random() % (i + 1)), k = order[i];
+		order[i] = order[j];
+		order[j] = k;
+	}
+	for (unsigned n = 0; n < HUGE_N; n++) {
+		unsigned i = order[n];
+		CHECK(p[i][0] == (unsigned char)i && p[i][huge_size(i) - 1] == (unsigned char)~i,
+		      "huge block %u changed", i);
+		CHECK(kalloc_free(&ka, p[i], CALLER(3)), "free of huge block %u refused", i);
+		if (n % 500 == 0)
+			expect_consistent();
+	}
+	CHECK(ka.stats.huge_live == 0 && ka.stats.huge_bytes == 0, "%zu huge blocks left",
+	      ka.stats.huge_live);
+	expect_consistent();
+}
+
+/* ---- sampling --------------------------------------------------------------------- */
+
+static void sampled_blocks_end_at_the_guard(void)
+{
+	static const size_t sizes[] = { 0, 1, 15, 16, 100, 1000, 4096, 5000, 40000 };
+	static const size_t aligns[] = { 0, 32, 256, 4096 };
+
+	start(1);
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (unsigned j = 0; j < sizeof(aligns) / sizeof(aligns[0]); j++) {
+			size_t a = aligns[j] > HEAP_ALIGN ? aligns[j] : HEAP_ALIGN;
+			uint64_t sampled = ka.stats.sampled;
+			unsigned char *p = kalloc_aligned(&ka, sizes[i], a, CALLER(4));
+			uintptr_t end = (uintptr_t)p + sizes[i];
+			uintptr_t page_end = (end + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+			CHECK(p && (uintptr_t)p % a == 0, "alloc(%zu, align %zu) = %p", sizes[i], a,
+			      (void *)p);
+			CHECK_EQ(ka.stats.sampled, sampled + 1);
+			CHECK(page_end > (uintptr_t)p && page_end - end < a,
+			      "alloc(%zu, align %zu) ends %zu bytes before the guard page", sizes[i], a,
+			      (size_t)(page_end - end));
+			CHECK_EQ(kalloc_usable_size(&ka, p), sizes[i]);
+			memset(p, 0x5A, sizes[i]);
+			CHECK(kalloc_free(&ka, p, CALLER(5)), "free of a sampled block refused");
+		}
+	}
+	CHECK_EQ(bad_reports, 0);
+	CHECK_EQ(ka.stats.huge_live, 0);
+	expect_consistent();
+}
+
+static void sampled_canary_and_realloc(void)
+{
+	start(1);
+	uint32_t mark = kalloc_mark(&ka);
+	char *p = kalloc_alloc(&ka, 100, CALLER(6));
+	struct tally t = { 0, 0 };
+
+	CHECK(p && ka.stats.sampled == 1, "kalloc_alloc(100) = %p, %llu sampled", (void *)p,
+	      (unsigned long long)ka.stats.sampled);
+	kalloc_for_each_live(&ka, mark, tally, &t);
+	CHECK(t.count == 1 && t.requested == 100, "listed %u blocks, %zu bytes", t.count, t.requested);
+	p[100] = 'X'; /* into the canary: 12 bytes before the guard */
+	char why[160];
+	CHECK(kalloc_check(&ka, why, sizeof(why)) > 0 && strstr(why, "canary"),
+	      "kalloc_check missed the canary: \"%s\"", why);
+	CHECK(!kalloc_free(&ka, p, CALLER(7)), "free with a damaged canary accepted");
+	CHECK_EQ(bad_reports, 1);
+	p[100] = (char)0xFD;
+	expect_consistent();
+	memcpy(p, "sampled", 8);
+	char *q = kalloc_realloc(&ka, p, 80, CALLER(8));
+	CHECK(q && q != p && !strcmp(q, "sampled") && kalloc_usable_size(&ka, q) == 80,
+	      "realloc of a sampled block to 80 bytes: %p (was %p), ksize %zu", (void *)q, (void *)p,
+	      kalloc_usable_size(&ka, q));
+	CHECK(kalloc_free(&ka, q, CALLER(9)), "free refused");
+	CHECK_EQ(ka.stats.huge_live, 0);
+	expect_consistent();
+}
+
+/* Every 3rd allocation sampled, the rest through slabs and the heap as usual. */
+static void sampling_every_third(void)
+{
+	void *p[30];
+
+	start(3);
+	for (unsigned i = 0; i < 30; i++)
+		CHECK((p[i] = kalloc_alloc(&ka, 24 + 97 * i, CALLER(10))), "alloc %u", i);
+	CHECK_EQ(ka.stats.sampled, 10);
+	CHECK_EQ(ka.stats.huge_live, 10);
+	expect_consistent();
+	for (unsigned i = 0; i < 30; i++)
+		CHECK(kalloc_free(&ka, p[i], CALLER(11)), "free %u refused", i);
+	CHECK_EQ(ka.stats.huge_live, 0);
+	expect_consistent();
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	check_seed(0x6B6D616Cu);
+	RUN(huge_blocks_found_as_table_grows);
+	RUN(sampled_blocks_end_at_the_guard);
+	RUN(sampled_canary_and_realloc);
+	RUN(sampling_every_third);
+	return check_done();
+}

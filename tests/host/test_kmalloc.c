@@ -182,7 +182,7 @@ static void sampled_blocks_end_at_the_guard(void)
 			size_t a = aligns[j] > HEAP_ALIGN ? aligns[j] : HEAP_ALIGN;
 			uint64_t sampled = ka.stats.sampled;
 			unsigned char *p = kalloc_aligned(&ka, sizes[i], a, CALLER(4));
-			uintptr_t end = (uintptr_t)p + sizes[i];
+			uintptr_t end = (uintptr_t)p + (sizes[i] ? sizes[i] : 1); /* 0 bytes: placed as 1 */
 			uintptr_t page_end = (end + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
 			CHECK(p && (uintptr_t)p % a == 0, "alloc(%zu, align %zu) = %p", sizes[i], a,
 			      (void *)p);

@@ -45,7 +45,16 @@ $(BUILD)/kernel.elf: $(KOBJ) arch/x86/linker.ld
 	@if command -v grub-file >/dev/null; then \
 		grub-file --is-x86-multiboot $@ || { echo "$@: not a Multiboot kernel"; exit 1; }; fi
 
--include $(shell find $(BUILD)/k -name '*.d' 2>/dev/null)
+# The same kernel with fork copying every page at once (FORK_EAGER in
+# mm/uvm.c): the baseline `make bench` measures copy-on-write against.
+$(BUILD)/k-eager/mm/uvm.c.o: mm/uvm.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -DFORK_EAGER -MMD -MP -c $< -o $@
+
+$(BUILD)/kernel-eager.elf: $(filter-out $(BUILD)/k/mm/uvm.c.o,$(KOBJ)) $(BUILD)/k-eager/mm/uvm.c.o arch/x86/linker.ld
+	ld -m elf_i386 -T arch/x86/linker.ld -o $@ $(filter %.o,$^) $(LIBGCC)
+
+-include $(shell find $(BUILD)/k $(BUILD)/k-eager -name '*.d' 2>/dev/null)
 
 # ---- user programs and initrd (user/) -----------------------------------
 # Static Linux i386 programs (user/*.c, one program each) linked with the
@@ -188,7 +197,7 @@ test: tools
 	@$(MAKE) --no-print-directory all host-tests preload $(BENCHES)
 	@bash tests/run.sh
 
-bench: tools all $(BENCHES)
+bench: tools all $(BUILD)/kernel-eager.elf $(BENCHES)
 	@bash bench/run.sh
 
 clean:

@@ -5,7 +5,9 @@
 # bench/pmm.gnuplot, go to build/bench/pmm_*.png), then the in-guest paging
 # and frame-allocator benchmarks (bench/guest/) twice, under -icount shift=0
 # (instruction counts, repeatable) and without (TCG host time, where TLB
-# refills show).  Arguments go to the host benchmark, e.g.
+# refills show), then user memory: fork and fault costs in the kernel and in
+# its FORK_EAGER build (user/bench-fork.c, docs/design/user-memory.md), and
+# last the heap.  Arguments go to the host benchmark, e.g.
 # `bash bench/run.sh --quick`.
 #
 # Design.  The benchmarks are single-threaded and time short batches, so the
@@ -61,6 +63,28 @@ guest() { # $1: extra QEMU flags, $2: title
 }
 guest "-icount shift=0" "instruction counts (-icount shift=0)"
 guest "" "TCG host time (no -icount)"
+
+# User memory (user/bench-fork.c): fork of a process with 64 MiB touched and
+# the cost of single faults, in the kernel (copy-on-write) and in the same
+# kernel built with FORK_EAGER (fork copies every page), side by side.
+fork_bench() { # $1: kernel image; prints "NAME VALUE" lines
+	local out status=0
+	out=$(mktemp)
+	timeout 600 qemu-system-i386 -machine pc -m 256M -icount shift=0 -no-reboot -display none \
+		-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$1" \
+		-initrd build/initrd.tar -append init=bench-fork > "$out" || status=$?
+	tr -d '\r' < "$out" | sed -n 's/^bench: //p'
+	rm -f "$out"
+	[ "$status" -eq 1 ] || { echo "bench/run.sh: bench-fork failed on $1 (QEMU status $status)" >&2; exit 1; }
+}
+echo
+echo "# User memory: fork and fault costs in cycles (-icount shift=0: one cycle per guest instruction)"
+echo "# command: qemu-system-i386 -machine pc -m 256M -icount shift=0 -kernel build/kernel{,-eager}.elf -initrd build/initrd.tar -append init=bench-fork"
+cow=$(fork_bench build/kernel.elf)
+eager=$(fork_bench build/kernel-eager.elf)
+join <(sort <<<"$cow") <(sort <<<"$eager") | awk '
+	BEGIN { printf "%-24s %14s %14s %9s\n", "measure", "copy-on-write", "eager copy", "eager/cow" }
+	{ printf "%-24s %14d %14d %9.1f\n", $1, $2, $3, $2 ? $3 / $2 : 0 }'
 
 # The heap (bench/bench_heap.c): build/host/libkheap.so against glibc,
 # mimalloc and jemalloc under LD_PRELOAD, and the general heap's design

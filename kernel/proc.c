@@ -270,17 +270,35 @@ void proc_run_all(void)
 	}
 }
 
-/* Ask every process to die; sleepers are woken to notice. */
+/* Ask a process to die; a sleeper is woken to notice. */
+static void send_kill(struct proc *p, int sig)
+{
+	if (p->state == PROC_FREE || p->state == PROC_ZOMBIE)
+		return;
+	p->kill_signal = sig;
+	if (p->state == PROC_SLEEPING)
+		p->state = PROC_RUNNABLE;
+}
+
 static void kill_all(void)
 {
-	for (unsigned i = 0; i < PROC_MAX; i++) {
-		struct proc *p = &procs[i];
-		if (p->state == PROC_FREE || p->state == PROC_ZOMBIE)
-			continue;
-		p->kill_signal = SIGKILL;
-		if (p->state == PROC_SLEEPING)
-			p->state = PROC_RUNNABLE;
-	}
+	for (unsigned i = 0; i < PROC_MAX; i++)
+		send_kill(&procs[i], SIGKILL);
+}
+
+#define SIGNAL_MAX 64
+
+int proc_kill(int pid, int sig)
+{
+	struct proc *p = pid > 0 ? proc_find(pid) : NULL;
+
+	if (sig < 0 || sig > SIGNAL_MAX)
+		return -EINVAL;
+	if (!p)
+		return -ESRCH;
+	if (sig)
+		send_kill(p, sig);
+	return 0;
 }
 
 int proc_run(const char *const *argv)

@@ -85,6 +85,12 @@ void __attribute__((noreturn)) proc_exit(int wait_status);
 int proc_waitpid(int pid, uint32_t status_addr, int options);
 void proc_yield(void);
 void proc_sleep_ticks(uint32_t ticks);
+/*
+ * kill(pid, sig): with no signal handlers, every signal ends the process
+ * (sig 0 only checks that it exists).  0, -ESRCH, or -EINVAL for a number
+ * that is no signal.  The victim dies on its way back to user mode.
+ */
+int proc_kill(int pid, int sig);
 
 struct proc *proc_find(int pid);
 /* A one-line description of a wait status: "exited with status 3", ... */

@@ -107,6 +107,13 @@ static int32_t sys_getppid(uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint3
 	return proc_current->parent ? proc_current->parent->pid : 0;
 }
 
+static int32_t sys_kill(uint32_t pid, uint32_t sig, uint32_t c, uint32_t d, uint32_t e,
+			uint32_t f)
+{
+	(void)c, (void)d, (void)e, (void)f;
+	return proc_kill((int)pid, (int)sig);
+}
+
 static int32_t sys_brk(uint32_t addr, uint32_t b, uint32_t c, uint32_t d, uint32_t e, uint32_t f)
 {
 	(void)b, (void)c, (void)d, (void)e, (void)f;
@@ -172,6 +179,7 @@ static const syscall_fn table[] = {
 	[4] = sys_write,
 	[7] = sys_waitpid,
 	[20] = sys_getpid,
+	[37] = sys_kill,
 	[45] = sys_brk,
 	[64] = sys_getppid,
 	[91] = sys_munmap,

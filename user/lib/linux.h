@@ -16,6 +16,7 @@
 #define SYS_write		4
 #define SYS_waitpid		7
 #define SYS_getpid		20
+#define SYS_kill		37
 #define SYS_brk			45
 #define SYS_getppid		64
 #define SYS_munmap		91
@@ -26,6 +27,7 @@
 #define SYS_exit_group		252
 
 /* errno values: a failing call returns the negated value. */
+#define ESRCH		3
 #define EFAULT		14
 #define ENOMEM		12
 #define EINVAL		22
@@ -53,7 +55,9 @@ static inline int sys_failed(long ret)
 #define PAGE_SIZE	4096u
 
 /* Signals a test expects to see. */
+#define SIGKILL		9
 #define SIGSEGV		11
+#define WNOHANG		1
 
 /*
  * Wait status, as Linux encodes it: a normal exit is (code << 8) with the

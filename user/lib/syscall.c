@@ -51,6 +51,11 @@ long sys_getppid(void)
 	return syscall6(SYS_getppid, 0, 0, 0, 0, 0, 0);
 }
 
+long sys_kill(long pid, int sig)
+{
+	return syscall6(SYS_kill, pid, sig, 0, 0, 0, 0);
+}
+
 long sys_brk(void *addr)
 {
 	return syscall6(SYS_brk, L(addr), 0, 0, 0, 0, 0);

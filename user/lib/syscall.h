@@ -23,6 +23,7 @@ long sys_write(int fd, const void *buf, unsigned long count);
 long sys_waitpid(long pid, int *status, int options);
 long sys_getpid(void);
 long sys_getppid(void);
+long sys_kill(long pid, int sig);
 /* brk(addr): asks for a new break and returns the break now in force (the
  * old one if the request failed); brk(0) only asks. */
 long sys_brk(void *addr);

@@ -35,41 +35,6 @@
 
 #include "kernel/printf.h"
 
-/* e_ident */
-#define EI_CLASS    4
-#define EI_DATA     5
-#define EI_VERSION  6
-#define ELFCLASS32  1
-#define ELFCLASS64  2
-#define ELFDATA2LSB 1
-#define ELFDATA2MSB 2
-#define EV_CURRENT  1
-
-/* ELF header fields (offsets in an Elf32_Ehdr) */
-#define E_TYPE      16
-#define E_MACHINE   18
-#define E_VERSION   20
-#define E_ENTRY     24
-#define E_PHOFF     28
-#define E_EHSIZE    40
-#define E_PHENTSIZE 42
-#define E_PHNUM     44
-#define EHDR_SIZE   52
-#define PHDR_SIZE   32
-#define ET_EXEC     2
-#define EM_386      3
-
-/* Program header fields (offsets in an Elf32_Phdr) */
-#define P_TYPE   0
-#define P_OFFSET 4
-#define P_VADDR  8
-#define P_FILESZ 16
-#define P_MEMSZ  20
-#define P_FLAGS  24
-#define PT_LOAD    1
-#define PT_DYNAMIC 2
-#define PT_INTERP  3
-
 #define PAGE_MASK ((uint64_t)ELF_PAGE_SIZE - 1)
 
 static char reason[128];
@@ -115,29 +80,29 @@ static const char *check_header(const uint8_t *f, uint32_t size)
 		return "empty file (no ELF header)";
 	if (size < 4 || f[0] != 0x7f || f[1] != 'E' || f[2] != 'L' || f[3] != 'F')
 		return "not an ELF file (bad magic)";
-	if (size < EHDR_SIZE)
-		FAIL("truncated ELF header (%u bytes, need %u)", size, EHDR_SIZE);
-	if (f[EI_CLASS] == ELFCLASS64)
+	if (size < ELF_EHDR_SIZE)
+		FAIL("truncated ELF header (%u bytes, need %u)", size, ELF_EHDR_SIZE);
+	if (f[ELF_EI_CLASS] == ELF_CLASS64)
 		return "64-bit ELF (ELFCLASS64), need 32-bit";
-	if (f[EI_CLASS] != ELFCLASS32)
-		FAIL("bad ELF class %u", f[EI_CLASS]);
-	if (f[EI_DATA] == ELFDATA2MSB)
+	if (f[ELF_EI_CLASS] != ELF_CLASS32)
+		FAIL("bad ELF class %u", f[ELF_EI_CLASS]);
+	if (f[ELF_EI_DATA] == ELF_DATA2MSB)
 		return "big-endian";
-	if (f[EI_DATA] != ELFDATA2LSB)
-		FAIL("bad ELF data encoding %u", f[EI_DATA]);
-	if (f[EI_VERSION] != EV_CURRENT)
-		FAIL("bad ELF version %u in e_ident", f[EI_VERSION]);
-	if ((v = le16(f + E_TYPE)) != ET_EXEC)
+	if (f[ELF_EI_DATA] != ELF_DATA2LSB)
+		FAIL("bad ELF data encoding %u", f[ELF_EI_DATA]);
+	if (f[ELF_EI_VERSION] != ELF_EV_CURRENT)
+		FAIL("bad ELF version %u in e_ident", f[ELF_EI_VERSION]);
+	if ((v = le16(f + ELF_E_TYPE)) != ELF_ET_EXEC)
 		FAIL("not an executable (e_type %u, %s)", v, type_name(v));
-	if ((v = le16(f + E_MACHINE)) != EM_386)
+	if ((v = le16(f + ELF_E_MACHINE)) != ELF_EM_386)
 		FAIL("not for i386 (e_machine %u)", v);
-	if ((v = le32(f + E_VERSION)) != EV_CURRENT)
+	if ((v = le32(f + ELF_E_VERSION)) != ELF_EV_CURRENT)
 		FAIL("bad e_version %u", v);
-	if ((v = le16(f + E_EHSIZE)) != EHDR_SIZE)
-		FAIL("bad e_ehsize %u, need %u", v, EHDR_SIZE);
-	if ((v = le16(f + E_PHENTSIZE)) != PHDR_SIZE)
-		FAIL("bad e_phentsize %u, need %u", v, PHDR_SIZE);
-	if ((uint64_t)le32(f + E_PHOFF) + (uint64_t)le16(f + E_PHNUM) * PHDR_SIZE > size)
+	if ((v = le16(f + ELF_E_EHSIZE)) != ELF_EHDR_SIZE)
+		FAIL("bad e_ehsize %u, need %u", v, ELF_EHDR_SIZE);
+	if ((v = le16(f + ELF_E_PHENTSIZE)) != ELF_PHDR_SIZE)
+		FAIL("bad e_phentsize %u, need %u", v, ELF_PHDR_SIZE);
+	if ((uint64_t)le32(f + ELF_E_PHOFF) + (uint64_t)le16(f + ELF_E_PHNUM) * ELF_PHDR_SIZE > size)
 		return "program headers past the end of the file";
 	return NULL;
 }
@@ -147,11 +112,11 @@ static const char *check_load(const uint8_t *ph, unsigned i, uint32_t size, uint
 			      uint32_t user_hi, struct elf_segment *seg)
 {
 	*seg = (struct elf_segment){
-		.vaddr = le32(ph + P_VADDR),
-		.memsz = le32(ph + P_MEMSZ),
-		.offset = le32(ph + P_OFFSET),
-		.filesz = le32(ph + P_FILESZ),
-		.flags = le32(ph + P_FLAGS) & (ELF_SEG_R | ELF_SEG_W | ELF_SEG_X),
+		.vaddr = le32(ph + ELF_P_VADDR),
+		.memsz = le32(ph + ELF_P_MEMSZ),
+		.offset = le32(ph + ELF_P_OFFSET),
+		.filesz = le32(ph + ELF_P_FILESZ),
+		.flags = le32(ph + ELF_P_FLAGS) & (ELF_SEG_R | ELF_SEG_W | ELF_SEG_X),
 	};
 	if (seg->filesz > seg->memsz)
 		FAIL("segment %u: filesz > memsz (0x%x > 0x%x)", i, seg->filesz, seg->memsz);
@@ -207,17 +172,17 @@ const char *elf_check(const void *file, uint32_t size, uint32_t user_lo, uint32_
 
 	if ((err = check_header(f, size)))
 		return err;
-	uint32_t phoff = le32(f + E_PHOFF), phnum = le16(f + E_PHNUM);
-	out->entry = le32(f + E_ENTRY);
+	uint32_t phoff = le32(f + ELF_E_PHOFF), phnum = le16(f + ELF_E_PHNUM);
+	out->entry = le32(f + ELF_E_ENTRY);
 	out->nsegs = 0;
 	for (unsigned i = 0; i < phnum; i++) {
-		const uint8_t *ph = f + phoff + (size_t)i * PHDR_SIZE;
-		uint32_t type = le32(ph + P_TYPE);
-		if (type == PT_INTERP)
+		const uint8_t *ph = f + phoff + (size_t)i * ELF_PHDR_SIZE;
+		uint32_t type = le32(ph + ELF_P_TYPE);
+		if (type == ELF_PT_INTERP)
 			return "dynamically linked (PT_INTERP)";
-		if (type == PT_DYNAMIC)
+		if (type == ELF_PT_DYNAMIC)
 			return "dynamically linked (PT_DYNAMIC)";
-		if (type != PT_LOAD || le32(ph + P_MEMSZ) == 0)
+		if (type != ELF_PT_LOAD || le32(ph + ELF_P_MEMSZ) == 0)
 			continue;
 		if (out->nsegs == ELF_MAX_SEGMENTS)
 			FAIL("too many loadable segments (more than %u)", ELF_MAX_SEGMENTS);

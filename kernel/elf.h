@@ -27,6 +27,44 @@
 #define ELF_SEG_X 1 /* PF_X */
 #define ELF_PAGE_SIZE 4096u
 
+/* The ELF32 layout (System V ABI, "Object Files"): e_ident bytes and values, */
+#define ELF_EI_CLASS            4
+#define ELF_EI_DATA             5
+#define ELF_EI_VERSION          6
+#define ELF_CLASS32          1
+#define ELF_CLASS64          2
+#define ELF_DATA2LSB         1
+#define ELF_DATA2MSB         2
+#define ELF_EV_CURRENT          1
+
+/* ELF header fields (offsets in an Elf32_Ehdr), */
+#define ELF_E_TYPE              16
+#define ELF_E_MACHINE           18
+#define ELF_E_VERSION           20
+#define ELF_E_ENTRY             24
+#define ELF_E_PHOFF             28
+#define ELF_E_EHSIZE            40
+#define ELF_E_PHENTSIZE         42
+#define ELF_E_PHNUM             44
+#define ELF_EHDR_SIZE           52
+#define ELF_PHDR_SIZE           32
+#define ELF_ET_EXEC             2
+#define ELF_EM_386              3
+
+/* program header fields (offsets in an Elf32_Phdr) and types. */
+#define ELF_P_TYPE              0
+#define ELF_P_OFFSET            4
+#define ELF_P_VADDR             8
+#define ELF_P_FILESZ            16
+#define ELF_P_MEMSZ             20
+#define ELF_P_FLAGS             24
+#define ELF_PT_LOAD             1
+#define ELF_PT_DYNAMIC          2
+#define ELF_PT_INTERP           3
+#define ELF_PT_NOTE             4
+#define ELF_PT_GNU_STACK        0x6474e551u
+#define ELF_PT_GNU_PROPERTY     0x6474e553u
+
 /*
  * One loadable segment: memory [vaddr, vaddr + memsz) holds file bytes
  * [offset, offset + filesz) at its start and zeros after them.  flags are

@@ -12,8 +12,9 @@
  * ELF_MAX_SEGMENTS loads, an unaligned buffer, and every truncation of the
  * file (all refused, none read past the end: ASan watches).
  *
- * Given file names on the command line (`build/host/test_elf build/user/hello build/user/bad-...`),
- * it also checks each file: accepted, unless its name starts with "bad-".
+ * Given file names on the command line (`build/host/test_elf build/user/hello
+ * build/user/bad-...`), it also checks each file: accepted, unless its name
+ * starts with "bad-".
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,17 +32,7 @@
 
 /* Offsets of the fields patched below. */
 #define EH(off) (off)
-#define PH(i, off) (52 + 32 * (i) + (off))
-#define P_TYPE 0
-#define P_OFFSET 4
-#define P_VADDR 8
-#define P_FILESZ 16
-#define P_MEMSZ 20
-#define P_FLAGS 24
-#define PT_LOAD 1
-#define PT_NOTE 4
-#define PT_GNU_STACK 0x6474e551u
-#define PT_GNU_PROPERTY 0x6474e553u
+#define PH(i, off) (ELF_EHDR_SIZE + ELF_PHDR_SIZE * (i) + (off))
 #define RX (ELF_SEG_R | ELF_SEG_X)
 #define RW (ELF_SEG_R | ELF_SEG_W)
 
@@ -81,13 +72,13 @@ static void build(uint8_t *f)
 	memset(f, 0xcc, FILE_SIZE);
 	memset(f, 0, 52 + 32 * NPHDR);
 	put_ehdr(f, ENTRY, NPHDR);
-	put_phdr(f, 0, PT_NOTE, 0x100, 0x8048100, 0x20, 0x20, ELF_SEG_R);
-	put_phdr(f, 1, PT_LOAD, 0, 0x8048000, 0x1800, 0x1800, RX);
-	put_phdr(f, 2, PT_LOAD, 0x2000, 0x804a000, 0x100, 0x100, ELF_SEG_R);
-	put_phdr(f, 3, PT_LOAD, 0x2100, 0x804b100, 0x80, 0x2000, RW);
-	put_phdr(f, 4, PT_GNU_STACK, 0, 0, 0, 0, RW);
-	put_phdr(f, 5, PT_GNU_PROPERTY, 0x100, 0x8048100, 0x20, 0x20, ELF_SEG_R);
-	put_phdr(f, 6, PT_LOAD, 0x123, 0, 0, 0, RW); /* empty: skipped */
+	put_phdr(f, 0, ELF_PT_NOTE, 0x100, 0x8048100, 0x20, 0x20, ELF_SEG_R);
+	put_phdr(f, 1, ELF_PT_LOAD, 0, 0x8048000, 0x1800, 0x1800, RX);
+	put_phdr(f, 2, ELF_PT_LOAD, 0x2000, 0x804a000, 0x100, 0x100, ELF_SEG_R);
+	put_phdr(f, 3, ELF_PT_LOAD, 0x2100, 0x804b100, 0x80, 0x2000, RW);
+	put_phdr(f, 4, ELF_PT_GNU_STACK, 0, 0, 0, 0, RW);
+	put_phdr(f, 5, ELF_PT_GNU_PROPERTY, 0x100, 0x8048100, 0x20, 0x20, ELF_SEG_R);
+	put_phdr(f, 6, ELF_PT_LOAD, 0x123, 0, 0, 0, RW); /* empty: skipped */
 }
 
 static const struct elf_segment valid_segs[] = {
@@ -155,28 +146,28 @@ static const struct mutation mutations[] = {
 	{ "e_phoff just past", 0, { { 28, 4, FILE_SIZE - 32 * NPHDR + 1 } }, "program headers past" },
 	{ "e_phnum 65535", 0, { { 44, 2, 0xffff } }, "program headers past the end of the file" },
 	{ "cut in the headers", 52 + 32 * NPHDR - 1, { { 0 } }, "program headers past the end" },
-	{ "PT_INTERP", 0, { { PH(0, P_TYPE), 4, 3 } }, "dynamically linked (PT_INTERP)" },
-	{ "PT_DYNAMIC", 0, { { PH(4, P_TYPE), 4, 2 } }, "dynamically linked (PT_DYNAMIC)" },
-	{ "filesz > memsz", 0, { { PH(3, P_FILESZ), 4, 0x2001 } }, "segment 3: filesz > memsz" },
-	{ "file range past the end", 0, { { PH(3, P_FILESZ), 4, 0x81 } },
+	{ "PT_INTERP", 0, { { PH(0, ELF_P_TYPE), 4, 3 } }, "dynamically linked (PT_INTERP)" },
+	{ "PT_DYNAMIC", 0, { { PH(4, ELF_P_TYPE), 4, 2 } }, "dynamically linked (PT_DYNAMIC)" },
+	{ "filesz > memsz", 0, { { PH(3, ELF_P_FILESZ), 4, 0x2001 } }, "segment 3: filesz > memsz" },
+	{ "file range past the end", 0, { { PH(3, ELF_P_FILESZ), 4, 0x81 } },
 	  "segment 3: file range past the end of the file" },
-	{ "file range wraps", 0, { { PH(3, P_OFFSET), 4, 0xfffff100 } },
+	{ "file range wraps", 0, { { PH(3, ELF_P_OFFSET), 4, 0xfffff100 } },
 	  "segment 3: file range past the end of the file" },
-	{ "below user space", 0, { { PH(1, P_VADDR), 4, 0x8000 } }, "segment 1: outside user space" },
-	{ "in the kernel half", 0, { { PH(3, P_VADDR), 4, 0xbffff100 } },
+	{ "below user space", 0, { { PH(1, ELF_P_VADDR), 4, 0x8000 } }, "segment 1: outside user space" },
+	{ "in the kernel half", 0, { { PH(3, ELF_P_VADDR), 4, 0xbffff100 } },
 	  "segment 3: outside user space" },
-	{ "vaddr + memsz wraps", 0, { { PH(3, P_MEMSZ), 4, 0xfffff000 } },
+	{ "vaddr + memsz wraps", 0, { { PH(3, ELF_P_MEMSZ), 4, 0xfffff000 } },
 	  "segment 3: outside user space" },
-	{ "misaligned", 0, { { PH(3, P_VADDR), 4, 0x804b200 } },
+	{ "misaligned", 0, { { PH(3, ELF_P_VADDR), 4, 0x804b200 } },
 	  "segment 3: p_offset and p_vaddr differ modulo the page size" },
-	{ "overlap", 0, { { PH(2, P_VADDR), 4, 0x8049000 } }, "segments 1 and 2 overlap" },
-	{ "share a page", 0, { { PH(2, P_MEMSZ), 4, 0x1080 } }, "segments 2 and 3 share a page" },
+	{ "overlap", 0, { { PH(2, ELF_P_VADDR), 4, 0x8049000 } }, "segments 1 and 2 overlap" },
+	{ "share a page", 0, { { PH(2, ELF_P_MEMSZ), 4, 0x1080 } }, "segments 2 and 3 share a page" },
 	{ "entry in data", 0, { { 24, 4, 0x804a010 } },
 	  "entry point 0x804a010 not in an executable segment" },
 	{ "entry past text", 0, { { 24, 4, 0x8049800 } }, "entry point 0x8049800 not in" },
 	{ "entry nowhere", 0, { { 24, 4, 0 } }, "entry point 0x0 not in" },
 	{ "no loadable segment", 0,
-	  { { PH(1, P_TYPE), 4, PT_NOTE }, { PH(2, P_TYPE), 4, PT_NOTE }, { PH(3, P_TYPE), 4, PT_NOTE } },
+	  { { PH(1, ELF_P_TYPE), 4, ELF_PT_NOTE }, { PH(2, ELF_P_TYPE), 4, ELF_PT_NOTE }, { PH(3, ELF_P_TYPE), 4, ELF_PT_NOTE } },
 	  "no loadable segment" },
 	{ "no program headers", 0, { { 44, 2, 0 } }, "no loadable segment" },
 };
@@ -210,12 +201,12 @@ static void segments_sorted(void)
 	const char *r;
 
 	build(f);
-	put_phdr(f, 1, PT_LOAD, 0x2100, 0x804b100, 0x80, 0x2000, RW);
-	put_phdr(f, 3, PT_LOAD, 0, 0x8048000, 0x1800, 0x1800, RX);
+	put_phdr(f, 1, ELF_PT_LOAD, 0x2100, 0x804b100, 0x80, 0x2000, RW);
+	put_phdr(f, 3, ELF_PT_LOAD, 0, 0x8048000, 0x1800, 0x1800, RX);
 	r = check(f, FILE_SIZE, &img);
 	CHECK(r == NULL, "refused: %s", r);
 	CHECK(img.nsegs == 3 && memcmp(img.segs, valid_segs, sizeof(valid_segs)) == 0, "not sorted");
-	put(f, PH(2, P_VADDR), 4, 0x8049000);
+	put(f, PH(2, ELF_P_VADDR), 4, 0x8049000);
 	CHECK_REFUSED(check(f, FILE_SIZE, &img), "segments 3 and 2 overlap");
 }
 
@@ -229,15 +220,15 @@ static void too_many_segments(void)
 	memset(f, 0, sizeof(f));
 	put_ehdr(f, 0x8048000, n);
 	for (unsigned i = 0; i < n; i++)
-		put_phdr(f, i, PT_LOAD, i * 0x1000, 0x8048000 + i * 0x1000, 0x1000, 0x1000, RX);
+		put_phdr(f, i, ELF_PT_LOAD, i * 0x1000, 0x8048000 + i * 0x1000, 0x1000, 0x1000, RX);
 	CHECK_REFUSED(check(f, sizeof(f), &img), "too many loadable segments");
 	put(f, EH(44), 2, n - 1);
 	CHECK(check(f, sizeof(f), &img) == NULL, "%u segments refused", n - 1);
 	CHECK_EQ(img.nsegs, n - 1);
 	/* Empty loads do not count. */
 	put(f, EH(44), 2, n);
-	put(f, PH(n - 1, P_MEMSZ), 4, 0);
-	put(f, PH(n - 1, P_FILESZ), 4, 0);
+	put(f, PH(n - 1, ELF_P_MEMSZ), 4, 0);
+	put(f, PH(n - 1, ELF_P_FILESZ), 4, 0);
 	CHECK(check(f, sizeof(f), &img) == NULL, "an empty load counted");
 }
 

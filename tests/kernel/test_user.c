@@ -17,6 +17,7 @@
 #include "kernel/memory.h"
 #include "kernel/printf.h"
 #include "kernel/proc.h"
+#include "arch/x86/paging.h"
 #include "mm/pageref.h"
 
 static bool has_prefix(const char *s, const char *prefix)
@@ -94,6 +95,22 @@ KTEST(user_bad_elf_files_refused)
 	KEXPECT(kpmm.stats.free_frames == before, "refused programs left %d frames allocated",
 		(int)(before - kpmm.stats.free_frames));
 	KEXPECT(!proc_any_alive(), "a refused program left a process");
+}
+
+/* Eating all memory ends in -ENOMEM or SIGKILL for the eater, and nothing is lost. */
+KTEST(user_out_of_memory_kills_only_the_process)
+{
+	int32_t leaked;
+
+	if (!need_initrd())
+		return;
+	if (kpmm.stats.free_frames > 256 * 1024 * 1024 / PAGE_SIZE) {
+		ktest_skip("more than 256 MiB free: too slow to exhaust under emulation");
+		return;
+	}
+	int status = run_counting("oom", &leaked);
+	KEXPECT(status == 0, "oom %s", status < 0 ? "could not start" : proc_status_text(status));
+	KEXPECT(leaked == 0 && user_frames == 0, "%d frames leaked", leaked);
 }
 
 KTEST(user_init_arguments_and_exit_status)

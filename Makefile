@@ -191,7 +191,7 @@ run-iso: iso
 	$(QEMU) $(QEMU_FLAGS) -nographic -cdrom $(BUILD)/kernel.iso -boot d || [ $$? -eq 1 ]
 
 debug: tools all
-	bash scripts/debug.sh $(BUILD)/kernel.elf "$(QEMU_FLAGS)" "$(CMDLINE)"
+	bash scripts/debug.sh $(BUILD)/kernel.elf "$(QEMU_FLAGS) -initrd $(BUILD)/initrd.tar" "$(CMDLINE)"
 
 test: tools
 	@$(MAKE) --no-print-directory all host-tests preload $(BENCHES)

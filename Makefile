@@ -70,7 +70,8 @@ UCFLAGS  := -m32 -std=gnu11 -static -nostdlib -fno-pic -no-pie -ffreestanding \
 	-fno-asynchronous-unwind-tables -O2 -Wall -Wextra -Werror -Iuser
 UBUILD   := $(BUILD)/user
 ULIB_SRC := user/lib/start.S $(filter-out user/lib/start.S,$(sort $(wildcard user/lib/*.c user/lib/*.S)))
-ULIB_OBJ := $(patsubst user/lib/%,$(UBUILD)/lib/%.o,$(ULIB_SRC))
+# The kernel's freestanding string functions serve user programs too.
+ULIB_OBJ := $(patsubst user/lib/%,$(UBUILD)/lib/%.o,$(ULIB_SRC)) $(UBUILD)/lib/kernel-string.o
 UPROGS   := $(sort $(patsubst user/%.c,%,$(wildcard user/*.c)))
 
 all: $(BUILD)/initrd.tar
@@ -78,6 +79,10 @@ all: $(BUILD)/initrd.tar
 $(UBUILD)/lib/%.o: user/lib/%
 	@mkdir -p $(dir $@)
 	$(CC) $(UCFLAGS) -MMD -MP -c $< -o $@
+
+$(UBUILD)/lib/kernel-string.o: lib/string.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -Ilib/include -MMD -MP -c $< -o $@
 
 $(UBUILD)/%.o: user/%.c
 	@mkdir -p $(dir $@)

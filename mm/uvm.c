@@ -389,26 +389,31 @@ static void release_pages(struct uvm *u, uint32_t start, uint32_t end)
 	}
 }
 
+/*
+ * The heap may have been split by mprotect, so brk works on the range
+ * between the old and the new end rather than on "the heap region": a
+ * shrink removes [new end, old end), a growth adds [old end, new end),
+ * which merges with the heap's top piece when their rights match.
+ */
 uint32_t uvm_brk(struct uvm *u, uint32_t new_brk)
 {
 	uint32_t old_end = PAGE_UP(u->brk), new_end = PAGE_UP(new_brk);
-	struct vma *heap = vma_find(&u->vmas, u->brk_start);
+	uint32_t start;
 
 	if (new_brk < u->brk_start || new_brk > USER_MMAP_TOP)
 		return u->brk;
-	if (new_end > old_end && !can_commit(new_end - old_end))
-		return u->brk;
-	if (new_end == u->brk_start) {
-		if (heap)
-			vma_remove(&u->vmas, heap->start, heap->end);
-	} else if (heap) {
-		if (vma_resize(&u->vmas, heap, u->brk_start, new_end, PAGE_SIZE) != VMA_OK)
+	if (new_end > old_end) {
+		/* Free up to a page past the new end: the heap never touches another region. */
+		bool room = vma_find_free(&u->vmas, new_end + PAGE_SIZE - old_end, old_end,
+					  new_end + PAGE_SIZE, &start);
+		if (!room || !can_commit(new_end - old_end) ||
+		    add_region(u, old_end, new_end, VMA_READ | VMA_WRITE, VMA_HEAP, 0, 0, 0))
 			return u->brk;
-	} else if (add_region(u, u->brk_start, new_end, VMA_READ | VMA_WRITE, VMA_HEAP, 0, 0, 0)) {
-		return u->brk;
-	}
-	if (new_end < old_end)
+	} else if (new_end < old_end) {
+		if (vma_remove(&u->vmas, new_end, old_end) != VMA_OK)
+			return u->brk;
 		release_pages(u, new_end, old_end);
+	}
 	u->brk = new_brk;
 	return new_brk;
 }

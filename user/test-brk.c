@@ -12,7 +12,10 @@
  *    one below the program's data fail, leaving the break as it was; so
  *    does a huge one (+3 GiB, into the kernel half) on our kernel, which
  *    Linux may grant (see below);
- *  - writing past the break in a child: SIGSEGV.
+ *  - writing past the break in a child: SIGSEGV;
+ *  - a heap whose middle page was made read-only (mprotect splits it)
+ *    still grows and shrinks: the new pages are writable, the read-only
+ *    one stays read-only, and after shrinking below it nothing is left.
  * Page-level checks start at the first page boundary at or above the
  * initial break: the page holding an unaligned break belongs to the data
  * already, on Linux and on our kernel.
@@ -92,5 +95,18 @@ int main(void)
 	*(volatile unsigned *)first = 1234;
 	CHECK_EQ(*(volatile unsigned *)first, 1234);
 	CHECK_EQ(sys_brk((void *)base), base);
+
+	/* A heap split by mprotect: [rw][ro][rw], then grown and shrunk. */
+	end = first + 3 * PAGE_SIZE;
+	CHECK_EQ(sys_brk((void *)end), end);
+	CHECK_EQ(sys_mprotect((void *)(first + PAGE_SIZE), PAGE_SIZE, PROT_READ), 0);
+	CHECK_EQ(sys_brk((void *)(end + 2 * PAGE_SIZE)), end + 2 * PAGE_SIZE);
+	*(volatile unsigned *)(end + PAGE_SIZE) = 99;
+	CHECK_EQ(*(volatile unsigned *)(end + PAGE_SIZE), 99);
+	expect_segv("write to the read-only middle of the heap", poke, (void *)(first + PAGE_SIZE));
+	CHECK_EQ(sys_brk((void *)first), first);
+	expect_segv("write where the split heap was", poke, (void *)(end + PAGE_SIZE));
+	CHECK_EQ(sys_brk((void *)base), base);
+	printf("ok: a heap split by mprotect grows and shrinks\n");
 	return checks_done("test-brk");
 }

@@ -112,11 +112,13 @@ struct model {
 
 static void model_add(struct model *m, uint64_t base, uint64_t length, uint32_t type)
 {
-	if (length == 0) {
+	uint64_t end = length > UINT64_MAX - base ? UINT64_MAX : base + length;
+
+	/* Nothing left once clipped at 2^64 - 1 (base = UINT64_MAX): ignored too. */
+	if (end == base) {
 		m->zero++;
 		return;
 	}
-	uint64_t end = length > UINT64_MAX - base ? UINT64_MAX : base + length;
 	m->e[m->n++] = (struct entry){ base, end, type == MB_MEMORY_AVAILABLE };
 	m->any_available |= type == MB_MEMORY_AVAILABLE;
 }

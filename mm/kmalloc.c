@@ -39,10 +39,11 @@ struct huge_alloc {
 
 #define CANARY_BYTE 0xFD
 
-static const size_t class_sizes[KMALLOC_CLASSES] = { 16, 32, 64, 128, 256, 512, 1024 };
+static const size_t class_sizes[KMALLOC_CLASSES] = { 16, 32, 48, 64, 96, 128, 192, 256,
+							 384, 512, 768, 1024 };
 static const char *const class_names[KMALLOC_CLASSES] = {
-	"kmalloc-16", "kmalloc-32", "kmalloc-64", "kmalloc-128",
-	"kmalloc-256", "kmalloc-512", "kmalloc-1024",
+	"kmalloc-16", "kmalloc-32", "kmalloc-48", "kmalloc-64", "kmalloc-96", "kmalloc-128",
+	"kmalloc-192", "kmalloc-256", "kmalloc-384", "kmalloc-512", "kmalloc-768", "kmalloc-1024",
 };
 
 /*
@@ -276,9 +277,20 @@ static bool in_heap(const struct kalloc *ka, const void *p)
 	return (uintptr_t)p >= ka->heap.base && (uintptr_t)p < ka->heap.end;
 }
 
+/*
+ * The cache of the slab holding p, or NULL.  Most frees are of size-class
+ * objects: their slab's cache pointer is checked against the classes in
+ * place; only other caches (huge records, and in the kernel the
+ * kmem_cache_create ones) take slab_cache_of's walk of all caches.
+ */
 static struct kmem_cache *cache_of(struct kalloc *ka, const void *p)
 {
-	return in_heap(ka, p) ? slab_cache_of(p, page_in_heap, &ka->heap) : NULL;
+	struct slab *s = slab_of(p);
+
+	if (!in_heap(ka, p) || !page_in_heap(&ka->heap, s) || !slab_header_valid(s))
+		return NULL;
+	unsigned i = kalloc_class_index(ka, s->cache);
+	return i < KMALLOC_CLASSES ? &ka->classes[i] : slab_cache_of(p, page_in_heap, &ka->heap);
 }
 
 bool kalloc_free(struct kalloc *ka, void *p, const void *caller)

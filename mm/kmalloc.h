@@ -27,7 +27,7 @@
 #include "heap.h"
 #include "slab.h"
 
-#define KMALLOC_CLASSES 7 /* 16 .. 1024 */
+#define KMALLOC_CLASSES 12 /* 16 .. 1024 */
 
 struct huge_backend {
 	void *(*alloc)(void *ctx, size_t bytes); /* page-aligned, zeroed or not; NULL if none */
@@ -74,6 +74,19 @@ struct kalloc {
 	/* Reports for bad frees of pointers that no layer owns; may be NULL. */
 	void (*report)(struct kalloc *ka, enum heap_error e, const void *ptr, const char *detail);
 };
+
+/*
+ * The index of c among ka's size classes, or KMALLOC_CLASSES if it is none
+ * of them.  Frees use it to trust a slab header's cache pointer with one
+ * compare instead of a walk of every cache: a pointer that merely lies in
+ * ka->classes is not enough, it must be exactly one of the elements.
+ */
+static inline unsigned kalloc_class_index(const struct kalloc *ka, const struct kmem_cache *c)
+{
+	size_t i = ((uintptr_t)c - (uintptr_t)ka->classes) / sizeof(*c);
+
+	return i < KMALLOC_CLASSES && c == &ka->classes[i] ? (unsigned)i : KMALLOC_CLASSES;
+}
 
 /* Set up `ka` over the heap region [base, limit); false if the heap cannot start. */
 bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struct heap_config *cfg,

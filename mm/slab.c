@@ -30,21 +30,10 @@
 
 #include "invariant.h"
 
-#define SLAB_MAGIC   0x51AB51ABu
 #define REDZONE      8
 #define REDZONE_BYTE 0xFD
 #define POISON_BYTE  0xDB
 #define DEFAULT_ALIGN 16
-#define BITMAP_WORDS (SLAB_MAX_OBJECTS / 32)
-
-struct slab {
-	uint32_t magic;
-	unsigned inuse;
-	struct kmem_cache *cache;
-	struct slab *next, *prev;
-	void *free; /* free objects, linked through their first word */
-	uint32_t live[BITMAP_WORDS];
-};
 
 /* What debug mode keeps at the end of each object's stride. */
 struct object_record {
@@ -58,16 +47,6 @@ static struct kmem_cache *all_caches;
 static uintptr_t align_up(uintptr_t x, uintptr_t a)
 {
 	return (x + a - 1) & ~(a - 1);
-}
-
-static struct slab *slab_of(const void *p)
-{
-	return (struct slab *)((uintptr_t)p & ~(uintptr_t)(SLAB_SIZE - 1));
-}
-
-static bool slab_valid(const struct slab *s)
-{
-	return s->magic == (SLAB_MAGIC ^ (uint32_t)(uintptr_t)s);
 }
 
 static char *object(const struct kmem_cache *c, const struct slab *s, unsigned i)
@@ -101,11 +80,6 @@ static void **link_of(const struct kmem_cache *c, const void *obj)
 static bool poisoned(const struct kmem_cache *c)
 {
 	return c->debug && !c->ctor;
-}
-
-static bool is_live(const struct slab *s, unsigned i)
-{
-	return s->live[i / 32] & (1u << (i % 32));
 }
 
 static void report(struct kmem_cache *c, enum heap_error e, const void *p, const char *detail)
@@ -177,7 +151,7 @@ static void rebuild_free_list(const struct kmem_cache *c, struct slab *s)
 	void **tail = &s->free;
 
 	for (unsigned i = 0; i < c->per_slab; i++) {
-		if (is_live(s, i))
+		if (slab_is_live(s, i))
 			continue;
 		*tail = object(c, s, i);
 		tail = link_of(c, *tail);
@@ -237,6 +211,7 @@ bool slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t
 	c->stride = align_up(c->link_offset + (ctor ? sizeof(void *) : c->size) +
 				     (debug ? REDZONE + sizeof(struct object_record) : 0), align);
 	c->first = align_up(sizeof(struct slab), align);
+	c->index_mul = (uint32_t)((((uint64_t)1 << 32) + c->stride - 1) / c->stride);
 	c->per_slab = (unsigned)((source->bytes - c->first) / c->stride);
 	if (c->per_slab > SLAB_MAX_OBJECTS)
 		c->per_slab = SLAB_MAX_OBJECTS;
@@ -254,12 +229,12 @@ void *slab_alloc(struct kmem_cache *c, size_t size, const void *caller)
 		return NULL;
 	}
 	char *obj = s->free;
-	unsigned i = (unsigned)((obj - object(c, s, 0)) / (ptrdiff_t)c->stride);
-	if (!obj || obj < object(c, s, 0) || i >= c->per_slab || obj != object(c, s, i) || is_live(s, i)) {
+	int i = obj && slab_of(obj) == s ? slab_index_of(c, s, obj) : -1;
+	if (i < 0 || slab_is_live(s, (unsigned)i)) {
 		report(c, HEAP_ERR_USE_AFTER_FREE, obj, "slab free list overwritten; rebuilt");
 		rebuild_free_list(c, s);
 		obj = s->free;
-		i = (unsigned)((obj - object(c, s, 0)) / (ptrdiff_t)c->stride);
+		i = slab_index_of(c, s, obj);
 	}
 	s->free = *link_of(c, obj);
 	if (!poison_intact(c, obj))
@@ -284,18 +259,18 @@ void *slab_alloc(struct kmem_cache *c, size_t size, const void *caller)
 static int free_problem(struct kmem_cache *c, const void *obj, unsigned *index, const char **detail)
 {
 	struct slab *s = slab_of(obj);
-	size_t off = (size_t)((const char *)obj - (const char *)s);
+	int i;
 
-	if (!slab_valid(s) || s->cache != c) {
+	if (!slab_header_valid(s) || s->cache != c) {
 		*detail = "not an object of this cache";
 		return HEAP_ERR_INVALID_FREE;
 	}
-	if (off < c->first || (off - c->first) % c->stride || (off - c->first) / c->stride >= c->per_slab) {
+	if ((i = slab_index_of(c, s, obj)) < 0) {
 		*detail = "points into the middle of an object";
 		return HEAP_ERR_INVALID_FREE;
 	}
-	*index = (unsigned)((off - c->first) / c->stride);
-	if (!is_live(s, *index)) {
+	*index = (unsigned)i;
+	if (!slab_is_live(s, *index)) {
 		*detail = "object is already free";
 		return HEAP_ERR_DOUBLE_FREE;
 	}
@@ -360,7 +335,7 @@ struct kmem_cache *slab_cache_of(const void *p, bool (*page_mapped)(void *ctx, c
 {
 	struct slab *s = slab_of(p);
 
-	if (!page_mapped(ctx, s) || !slab_valid(s))
+	if (!page_mapped(ctx, s) || !slab_header_valid(s))
 		return NULL;
 	for (struct kmem_cache *c = all_caches; c; c = c->next)
 		if (c == s->cache)
@@ -404,7 +379,7 @@ static void for_each_live_in(struct kmem_cache *c, struct slab *list, uint32_t s
 	for (struct slab *s = list; s; s = s->next) {
 		for (unsigned i = 0; i < c->per_slab; i++) {
 			struct heap_block_info info;
-			if (is_live(s, i) && slab_object_info(c, object(c, s, i), &info) && info.seq >= since)
+			if (slab_is_live(s, i) && slab_object_info(c, object(c, s, i), &info) && info.seq >= since)
 				fn(arg, &info);
 		}
 	}
@@ -425,7 +400,7 @@ static void check_objects(const struct kmem_cache *c, const struct slab *s, stru
 
 	for (unsigned i = 0; i < c->per_slab; i++) {
 		const char *obj = object(c, s, i);
-		if (is_live(s, i)) {
+		if (slab_is_live(s, i)) {
 			live++;
 			if (c->debug && !bytes_are(redzone(c, obj), REDZONE_BYTE, redzone_len(c, obj)))
 				invariant_broken(k, "red zone after a live object written (overrun)");
@@ -436,7 +411,7 @@ static void check_objects(const struct kmem_cache *c, const struct slab *s, stru
 	for (const char *f = s->free; f && free <= c->per_slab; f = *link_of(c, f)) {
 		size_t off = (size_t)(f - (const char *)s);
 		if (slab_of(f) != s || off < c->first || (off - c->first) % c->stride ||
-		    is_live(s, (unsigned)((off - c->first) / c->stride))) {
+		    slab_is_live(s, (unsigned)((off - c->first) / c->stride))) {
 			invariant_broken(k, "slab free list holds something that is not a free object");
 			return;
 		}
@@ -452,7 +427,7 @@ static size_t check_list(const struct kmem_cache *c, const struct slab *list, st
 	size_t n = 0;
 
 	for (const struct slab *s = list; s; s = s->next, n++) {
-		if (!slab_valid(s) || s->cache != c) {
+		if (!slab_header_valid(s) || s->cache != c) {
 			invariant_broken(k, "a slab's header is damaged");
 			return n;
 		}
@@ -470,6 +445,8 @@ unsigned slab_cache_check(struct kmem_cache *c, char *why, size_t why_size)
 	size_t live = 0, slabs = 0, empty;
 
 	invariant_check_start(&k, why, why_size);
+	if (c->index_mul != (uint32_t)((((uint64_t)1 << 32) + c->stride - 1) / c->stride))
+		invariant_broken(&k, "a cache's stride reciprocal is not ceil(2^32 / stride)");
 	slabs += check_list(c, c->partial, &c->partial, &live, &k);
 	slabs += check_list(c, c->full, &c->full, &live, &k);
 	slabs += empty = check_list(c, c->empty, &c->empty, &live, &k);

@@ -41,12 +41,29 @@ struct slab_source {
 	size_t bytes;
 };
 
-struct slab;
+#define SLAB_MAGIC 0x51AB51ABu
+
+/*
+ * A slab's header, at the start of its page.  It is laid out here, not in
+ * slab.c, so that the checks of a free (slab_index_of, slab_is_live) can be
+ * inlined into fast paths elsewhere -- the host's per-thread magazines --
+ * and exist once; only slab.c writes it.  The fields a free checks come
+ * first, so that on a 64-bit host they share one cache line.
+ */
+struct slab {
+	uint32_t magic; /* SLAB_MAGIC ^ the slab's address: a slab, not stray bytes */
+	unsigned inuse;
+	struct kmem_cache *cache;
+	uint32_t live[SLAB_MAX_OBJECTS / 32]; /* bit i: object i is allocated */
+	struct slab *next, *prev;
+	void *free; /* free objects, linked through their link word */
+};
 
 struct kmem_cache {
 	const char *name;
 	size_t size;       /* what callers asked for */
 	size_t stride;     /* bytes per object in a slab: size, red zone, record */
+	uint32_t index_mul; /* ceil(2^32 / stride): offset / stride as a multiply */
 	unsigned per_slab; /* objects per slab */
 	size_t first;      /* offset of the first object in a slab */
 	size_t link_offset; /* where a free object holds the free-list link */
@@ -63,6 +80,42 @@ struct kmem_cache {
 	} stats;
 	struct kmem_cache *next; /* all caches, for slabinfo */
 };
+
+/* The slab holding p, if p is in one: slabs are aligned to their size. */
+static inline struct slab *slab_of(const void *p)
+{
+	return (struct slab *)((uintptr_t)p & ~(uintptr_t)(SLAB_SIZE - 1));
+}
+
+/* Does the page at s start with a slab header (the magic matches its address)? */
+static inline bool slab_header_valid(const struct slab *s)
+{
+	return s->magic == (SLAB_MAGIC ^ (uint32_t)(uintptr_t)s);
+}
+
+/*
+ * The index of the object that starts at p in slab s of cache c, or -1 if
+ * no object starts there (an interior pointer, the header, past the last
+ * object).  The division by the stride is a multiply by its reciprocal
+ * (index_mul), exact for every offset within a slab: with m = ceil(2^32/d)
+ * = (2^32 + e)/d, e < d, (off * m) >> 32 is off/d plus off*e/(d * 2^32),
+ * and off * e < SLAB_SIZE * d < 2^32 keeps that below the next integer.
+ * An offset below `first` wraps to a huge one and gives an index past the
+ * last object.  A free pays this on every call, so it is a multiply and a
+ * compare, not a divide (tens of cycles) and a remainder.
+ */
+static inline int slab_index_of(const struct kmem_cache *c, const struct slab *s, const void *p)
+{
+	uint32_t off = (uint32_t)((uintptr_t)p - (uintptr_t)s) - (uint32_t)c->first;
+	uint32_t i = (uint32_t)(((uint64_t)off * c->index_mul) >> 32);
+
+	return i < c->per_slab && i * (uint32_t)c->stride == off ? (int)i : -1;
+}
+
+static inline bool slab_is_live(const struct slab *s, unsigned i)
+{
+	return s->live[i / 32] & (1u << (i % 32));
+}
 
 /*
  * Set up cache `c` for objects of `size` bytes aligned to `align` (a power

@@ -60,10 +60,17 @@ struct magazine {
 	void *round[ROUNDS];
 };
 
+/*
+ * A thread's state, one byte so that the fast paths test it with one
+ * compare: ACTIVE means magazines are on (setup is done) and the exit
+ * destructor knows the thread.  NEW threads become ACTIVE on their first
+ * call; RETIRED ones (their destructor ran) take the locked way for good.
+ */
+enum thread_state { NEW, ACTIVE, RETIRED };
+
 struct thread_magazines {
 	struct magazine class[KMALLOC_CLASSES];
-	bool registered; /* the exit destructor knows this thread */
-	bool retired;    /* the thread is ending: no more caching */
+	unsigned char state; /* enum thread_state */
 };
 
 static __thread struct thread_magazines tm __attribute__((tls_model("initial-exec")));
@@ -137,7 +144,10 @@ static void flush_batch(unsigned c)
 	}
 }
 
-static void flush(unsigned c)
+/* The slow paths are kept out of line, so the fast ones need no stack frame. */
+#define SLOW __attribute__((noinline, cold))
+
+static SLOW void flush(unsigned c)
 {
 	spin_lock(lock);
 	flush_batch(c);
@@ -145,7 +155,7 @@ static void flush(unsigned c)
 }
 
 /* Fill class c's empty magazine: a batch from the depot, or new objects; false if none. */
-static bool refill(unsigned c)
+static SLOW bool refill(unsigned c)
 {
 	struct magazine *m = &tm.class[c];
 	struct depot *d = &depot[c];
@@ -170,7 +180,7 @@ static bool refill(unsigned c)
 static void give_back_all(void *arg)
 {
 	(void)arg;
-	tm.retired = true;
+	tm.state = RETIRED;
 	spin_lock(lock);
 	for (unsigned c = 0; c < KMALLOC_CLASSES; c++) {
 		struct magazine *m = &tm.class[c];
@@ -184,14 +194,6 @@ static void give_back_all(void *arg)
 	spin_unlock(lock);
 }
 
-/* Make sure the thread's magazines are given back when it ends. */
-static void register_thread(void)
-{
-	if (tm.registered)
-		return;
-	tm.registered = true; /* first: pthread_setspecific may allocate */
-	pthread_setspecific(exit_key, &tm);
-}
 
 /* ---- setup ------------------------------------------------------------------------------ */
 
@@ -219,64 +221,83 @@ void magazine_setup(struct kalloc *k, struct spinlock *l)
 	__atomic_store_n(&enabled, true, __ATOMIC_RELEASE);
 }
 
-static bool on(void)
+/*
+ * The slow half of the state test: a NEW thread, once setup is done,
+ * becomes ACTIVE and has its magazines given back when it ends.  ACTIVE
+ * is set first: pthread_setspecific may allocate, and that malloc must
+ * not come back here.
+ */
+static SLOW bool activate(void)
 {
-	return __atomic_load_n(&enabled, __ATOMIC_ACQUIRE) && !tm.retired;
+	if (tm.state == RETIRED || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+		return false;
+	tm.state = ACTIVE;
+	pthread_setspecific(exit_key, &tm);
+	return true;
 }
 
 /* ---- the fast paths ------------------------------------------------------------------------- */
 
 void *magazine_alloc(size_t size)
 {
-	struct magazine *m;
-	void *obj;
-
-	if (size > MAX_SMALL || !on())
+	if (size > MAX_SMALL || (tm.state != ACTIVE && !activate()))
 		return NULL;
 	unsigned c = class_of_grain[(size + GRAIN - 1) / GRAIN];
-	m = &tm.class[c];
+	struct magazine *m = &tm.class[c];
 	if (!m->count && !refill(c))
 		return NULL;
-	register_thread();
-	obj = m->round[--m->count];
+	void *obj = m->round[--m->count];
 	unmark(obj);
 	return obj;
 }
 
-static bool page_in_heap(void *ctx, const void *page)
-{
-	const struct heap *h = ctx;
-	uintptr_t end = __atomic_load_n(&h->end, __ATOMIC_RELAXED);
-
-	return (uintptr_t)page >= h->base && (uintptr_t)page < end;
-}
-
-/* The class of live slab object p, or -1 if p is not one of ours. */
+/*
+ * The class of live slab object p, or -1 if p is not one.  These are the
+ * release-mode checks of every free, each refusing what the one before
+ * let through (docs/design/heap.md gives their cost):
+ *   - p lies in the heap region, so its slab-aligned page is mapped and
+ *     may be read: two compares;
+ *   - that page starts with a slab header: its magic, XORed with its
+ *     address, matches (one load, a cache line shared by all the slab's
+ *     objects);
+ *   - the header's cache is one of our classes: a subtraction, a multiply
+ *     (the division by a constant) and a compare, no walk of the caches;
+ *   - p is an object's start: a multiply by the stride's reciprocal and a
+ *     multiply back (slab_index_of);
+ *   - the object is live: one bit of the header's bitmap.
+ */
 static int class_of_object(void *p)
 {
-	struct kmem_cache *c = slab_cache_of(p, page_in_heap, &ka->heap);
-	struct heap_block_info info;
+	const struct heap *h = &ka->heap;
+	struct slab *s = slab_of(p);
 
-	if (!c || c < ka->classes || c >= ka->classes + KMALLOC_CLASSES)
+	if ((uintptr_t)s < h->base || (uintptr_t)p >= __atomic_load_n(&h->end, __ATOMIC_RELAXED) ||
+	    !slab_header_valid(s))
 		return -1;
-	return slab_object_info(c, p, &info) ? (int)(c - ka->classes) : -1;
+	unsigned c = kalloc_class_index(ka, s->cache);
+	if (c == KMALLOC_CLASSES)
+		return -1;
+	int i = slab_index_of(&ka->classes[c], s, p);
+	return i >= 0 && slab_is_live(s, (unsigned)i) ? (int)c : -1;
+}
+
+static SLOW bool refuse_double_free(void *p)
+{
+	report_line("double free", p, "object is already free (in a thread's cache)", "refused");
+	return true;
 }
 
 bool magazine_free(void *p)
 {
-	struct magazine *m;
 	int c;
 
-	if (!on() || (c = class_of_object(p)) < 0)
+	if ((tm.state != ACTIVE && !activate()) || (c = class_of_object(p)) < 0)
 		return false;
-	if (*key_word(p) == key) {
-		report_line("double free", p, "object is already free (in a thread's cache)", "refused");
-		return true;
-	}
-	m = &tm.class[c];
+	if (*key_word(p) == key)
+		return refuse_double_free(p);
+	struct magazine *m = &tm.class[c];
 	if (m->count == ROUNDS)
 		flush((unsigned)c);
-	register_thread();
 	mark(p);
 	m->round[m->count++] = p;
 	return true;

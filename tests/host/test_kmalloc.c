@@ -246,6 +246,87 @@ static void sampling_every_third(void)
 	expect_consistent();
 }
 
+/* ---- the free path's arithmetic -------------------------------------------- */
+
+static void *no_page(void *ctx)
+{
+	(void)ctx;
+	return NULL;
+}
+
+static void no_put(void *ctx, void *page)
+{
+	(void)ctx;
+	(void)page;
+}
+
+static void no_ctor(void *obj)
+{
+	(void)obj;
+}
+
+/*
+ * slab_index_of divides by the stride with a multiply: it must agree with
+ * the division at every offset of a slab, for every object geometry a
+ * cache can have (sizes 1..1024, each alignment, with and without a
+ * constructor or debug mode, slabs of a whole page or a header short).
+ */
+static void index_multiply_matches_division(void)
+{
+	static const size_t aligns[] = { 0, 8, 16, 32, 64 };
+	static const size_t bytes[] = { SLAB_SIZE, SLAB_SIZE - 48, SLAB_SIZE - 64 };
+	uintptr_t s = 16 * (uintptr_t)SLAB_SIZE; /* any aligned address: nothing is read */
+	unsigned geometries = 0;
+
+	for (unsigned b = 0; b < 3; b++)
+	for (size_t size = 1; size <= SLAB_MAX_OBJECT; size += size < 64 ? 1 : 7)
+	for (unsigned a = 0; a < 5; a++)
+	for (unsigned variant = 0; variant < 4; variant++) {
+		const struct slab_source src = { no_page, no_put, NULL, bytes[b] };
+		struct kmem_cache c;
+		CHECK(slab_cache_init(&c, "t", size, aligns[a], variant & 1 ? no_ctor : NULL,
+				      variant & 2, &src, NULL), "init of size %zu failed", size);
+		geometries++;
+		for (uint32_t off = 0; off < SLAB_SIZE; off++) {
+			int want = off >= c.first && (off - c.first) % c.stride == 0 &&
+				   (off - c.first) / c.stride < c.per_slab ? (int)((off - c.first) / c.stride) : -1;
+			int got = slab_index_of(&c, (const struct slab *)s, (const void *)(s + off));
+			if (got != want) {
+				slab_cache_destroy(&c);
+				CHECK(got == want, "size %zu stride %zu first %zu offset %u: index %d, want %d",
+				      size, c.stride, c.first, off, got, want);
+			}
+		}
+		CHECK(slab_cache_destroy(&c), "destroy failed");
+	}
+	printf("# %u geometries, every offset\n", geometries);
+}
+
+/* kalloc_class_index: each class by its own pointer; anything else, even inside the array, none. */
+static void class_index_exact(void)
+{
+	start(0);
+	for (unsigned i = 0; i < KMALLOC_CLASSES; i++) {
+		CHECK_EQ(kalloc_class_index(&ka, &ka.classes[i]), i);
+		CHECK_EQ(kalloc_class_index(&ka, (const struct kmem_cache *)((const char *)&ka.classes[i] + 8)),
+			 KMALLOC_CLASSES);
+	}
+	CHECK_EQ(kalloc_class_index(&ka, &ka.huge_records), KMALLOC_CLASSES);
+	CHECK_EQ(kalloc_class_index(&ka, NULL), KMALLOC_CLASSES);
+	CHECK_EQ(kalloc_class_index(&ka, (const struct kmem_cache *)&ka), KMALLOC_CLASSES);
+	/* And through kalloc: an object of every class is freed; interior and second frees refused. */
+	for (unsigned i = 0; i < KMALLOC_CLASSES; i++) {
+		char *p = kalloc_alloc(&ka, ka.classes[i].size, CALLER(20));
+		CHECK(p && kalloc_usable_size(&ka, p) == ka.classes[i].size, "class %u object", i);
+		CHECK(!kalloc_free(&ka, p + 8, CALLER(21)), "interior free of class %u accepted", i);
+		CHECK(kalloc_free(&ka, p, CALLER(21)), "free of class %u refused", i);
+		CHECK(!kalloc_free(&ka, p, CALLER(21)), "double free of class %u accepted", i);
+		CHECK_EQ(ka.classes[i].stats.errors[HEAP_ERR_INVALID_FREE], 1);
+		CHECK_EQ(ka.classes[i].stats.errors[HEAP_ERR_DOUBLE_FREE], 1);
+	}
+	expect_consistent();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -254,5 +335,7 @@ int main(void)
 	RUN(sampled_blocks_end_at_the_guard);
 	RUN(sampled_canary_and_realloc);
 	RUN(sampling_every_third);
+	RUN(index_multiply_matches_division);
+	RUN(class_index_exact);
 	return check_done();
 }

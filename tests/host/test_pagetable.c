@@ -48,6 +48,15 @@
  * mixes thousands of overlapping map/unmap/protect/free calls, with injected
  * allocation failures, and compares everything above -- plus the runs that
  * pt_for_each_range reports -- with the model.
+ *
+ * pt_replace is one more call of that kind.  pt_clone needs a second space:
+ * the destination (`dsp`) lives in the same simulated memory with its own
+ * directory, pt_ops and windows, and is walked by the same MMU walk.  A
+ * clone is checked entry by entry against the source as it was (through
+ * the test's copying functions, copy-on-write or eager copy), for its
+ * refusals, its flush of the source, and VM_ENOMEM at each table and at
+ * each call of fn; random clones run inside the randomized calls and over
+ * randomly built spaces of small pages.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -181,7 +190,7 @@ static const char *hw_str(struct hw h)
 
 /* ---- the simulated machine ------------------------------------------------- */
 
-enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT, OP_FREE, OP_READ };
+enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT, OP_FREE, OP_READ, OP_REPLACE, OP_CLONE };
 
 /* One call under test, and what the callbacks may see during it. */
 struct op {
@@ -230,6 +239,36 @@ static struct sim {
 	bool large[NSLOTS];     /* slot should be one 4 MiB page */
 } sim;
 
+/*
+ * pt_clone's destination: a second address space in the same simulated
+ * memory, its table frames from the same PMM, with its own pt_ops (ctx
+ * &dsp) and its own two windows.  The source is `sim`, whose model keeps
+ * following it.  Only the destination's own windows are poisoned against:
+ * in the kernel, fork's source is the loaded space (reached through the
+ * recursive mapping) and only the child goes through the kmap windows.
+ */
+static struct dspace {
+	bool on; /* dst_setup was called: the directory frame is taken */
+	uint32_t dir;
+	struct pagetable pt;
+	bool live[SIM_FRAMES]; /* frame is one of this space's page tables */
+	unsigned nlive;
+	uint32_t window[2];
+	long alloc_budget; /* allocations left before alloc() fails; < 0: no limit */
+	pde_t shadow[NSLOTS]; /* the directory as pde_changed announced it */
+	/* During a pt_clone: */
+	bool cloning;
+	unsigned first, last;  /* the slots it may touch */
+	const struct hw *want; /* per page of first..last: the walk once copied */
+	unsigned allocs, alloc_fails, frees, pde_changes, flushes;
+} dsp;
+
+static bool windowed(uint32_t pa)
+{
+	return pa && (sim.window[0] == pa || sim.window[1] == pa || dsp.window[0] == pa ||
+		      dsp.window[1] == pa);
+}
+
 static bool in_sim(uint32_t pa)
 {
 	return pa >= PMM_LOW_MEMORY_END && pa < SIM_BYTES;
@@ -266,15 +305,20 @@ static pte_t table_entry(unsigned pdx, unsigned ptx)
 	return mem_load((d & PTE_ADDR_MASK) + 4 * ptx);
 }
 
-/* Make `pa` the one usable frame of its kind (0: none). */
-static void window_set(int kind, uint32_t pa)
+static bool windowed(uint32_t pa);
+
+/*
+ * Make `pa` the one usable frame of its kind (0: none) in the space whose
+ * windows are `win` (sim.window, or dsp.window for pt_clone's destination).
+ */
+static void window_set(uint32_t *win, int kind, uint32_t pa)
 {
-	uint32_t old = sim.window[kind];
+	uint32_t old = win[kind];
 
 	if (old == pa)
 		return;
-	sim.window[kind] = pa;
-	if (old && old != sim.window[!kind])
+	win[kind] = pa;
+	if (old && !windowed(old))
 		poison(sim.mem + old, PAGE_SIZE);
 	if (pa)
 		unpoison(sim.mem + pa, PAGE_SIZE);
@@ -285,10 +329,10 @@ static void window_set(int kind, uint32_t pa)
  * or at a frame that is not a live page table, or a 4 MiB PDE with bits
  * 21:12 set (PAT, or reserved without PSE-36), is reported as HW_BAD.
  */
-static struct hw hw_walk(uint32_t va)
+static struct hw hw_walk_in(uint32_t dir, const bool *live, uint32_t va)
 {
 	struct hw h = { 0, 0, HW_NONE, 0 };
-	pde_t d = dir_entry(PDX(va));
+	pde_t d = mem_load(dir + 4 * PDX(va));
 
 	if (!(d & PTE_P))
 		return h;
@@ -302,7 +346,7 @@ static struct hw hw_walk(uint32_t va)
 		return h;
 	}
 	uint32_t t = d & PTE_ADDR_MASK;
-	if (!in_sim(t) || !sim.live[t / PAGE_SIZE])
+	if (!in_sim(t) || !live[t / PAGE_SIZE])
 		return (struct hw){ d, 0, HW_BAD, 0 };
 	pte_t e = mem_load(t + 4 * PTX(va));
 	if (!(e & PTE_P))
@@ -312,6 +356,12 @@ static struct hw hw_walk(uint32_t va)
 	h.flags = e & LEAF_FLAGS;
 	h.eff = d & e & (RW | US);
 	return h;
+}
+
+/* The MMU's walk of `va` in the space under test. */
+static struct hw hw_walk(uint32_t va)
+{
+	return hw_walk_in(sim.dir, sim.live, va);
 }
 
 /* ---- the model ---------------------------------------------------------- */
@@ -405,6 +455,8 @@ static void model_apply(const struct op *op)
 		uint32_t n = (uint32_t)(a >> PAGE_SHIFT);
 		if (op->kind == OP_MAP)
 			model_set(n, true, op->pa + (uint32_t)(a - op->va), op->flags & ~PT_LARGE);
+		else if (op->kind == OP_REPLACE)
+			model_set(n, true, op->pa, op->flags);
 		else if (op->kind == OP_UNMAP)
 			model_set(n, false, 0, 0);
 		else
@@ -440,7 +492,12 @@ static struct hw op_after(const struct op *op, uint32_t n)
 		if ((n >> 10) >= op->first && (n >> 10) <= op->last)
 			h = (struct hw){ 0, 0, HW_NONE, 0 };
 		break;
+	case OP_REPLACE:
+		if (in)
+			h = (struct hw){ op->pa, (uint16_t)(op->flags | PTE_P), HW_SMALL, 0 };
+		break;
 	case OP_READ:
+	case OP_CLONE: /* the source's directory must not change at all */
 		break;
 	}
 	return h;
@@ -490,7 +547,7 @@ static void *cb_table(void *ctx, uint32_t pa, unsigned pdx)
 			       "table(0x%x, slot %u) outside the call's slots %u..%u", pa, pdx,
 			       op->first, op->last);
 	}
-	window_set(pdx == PT_DIR, pa); /* PT_FRAME shares the tables' window */
+	window_set(sim.window, pdx == PT_DIR, pa); /* PT_FRAME shares the tables' window */
 	return sim.mem + pa;
 }
 
@@ -535,7 +592,7 @@ static void cb_free(void *ctx, uint32_t pa)
 	sim.nlive--;
 	for (int k = 0; k < 2; k++)
 		if (sim.window[k] == pa)
-			window_set(k, 0);
+			window_set(sim.window, k, 0);
 	frame_fill(pa, GARBAGE * 0x01010101u);
 	EXPECT(pmm_free(&sim.pmm, pa) == PMM_OK, "pmm_free(0x%x) refused", pa);
 	sim.frees++;
@@ -617,6 +674,7 @@ static void sim_teardown(void)
 	free(sim.flush_seq);
 	free(sim.flush_seen);
 	memset(&sim, 0, sizeof(sim));
+	memset(&dsp, 0, sizeof(dsp));
 }
 
 /* A fresh machine: 16 MiB of garbage-filled RAM, a PMM, an empty directory. */
@@ -760,9 +818,11 @@ static void check_counts(void)
 	EXPECT(sim.pt.tables == want && sim.nlive == want,
 	       "page tables: pt says %u, %u frames live, the model needs %u", sim.pt.tables,
 	       sim.nlive, want);
-	EXPECT(sim.pmm.stats.used_frames == sim.nlive + 1,
-	       "PMM: %u frames used, expected %u tables + the directory",
-	       sim.pmm.stats.used_frames, sim.nlive);
+	unsigned other = dsp.on ? dsp.nlive + 1 : 0; /* pt_clone's destination */
+
+	EXPECT(sim.pmm.stats.used_frames == sim.nlive + 1 + other,
+	       "PMM: %u frames used, expected %u tables + the directory (+ %u of the clone)",
+	       sim.pmm.stats.used_frames, sim.nlive, other);
 	EXPECT(sim.allocs - sim.frees == sim.nlive, "%lu allocs - %lu frees != %u live",
 	       sim.allocs, sim.frees, sim.nlive);
 }
@@ -945,6 +1005,12 @@ static const char *op_str(const struct op *op)
 	case OP_FREE:
 		snprintf(buf, sizeof(buf), "pt_free_tables(%u, %u)", op->first, op->free_last);
 		break;
+	case OP_REPLACE:
+		snprintf(buf, sizeof(buf), "pt_replace(0x%x, 0x%x, 0x%x)", op->va, op->pa, op->flags);
+		break;
+	case OP_CLONE:
+		snprintf(buf, sizeof(buf), "pt_clone(dst, src, %u, %u)", op->va, op->free_last);
+		break;
 	case OP_READ:
 		snprintf(buf, sizeof(buf), "a query");
 		break;
@@ -963,7 +1029,7 @@ static const char *op_str(const struct op *op)
 static unsigned arg_errors(const struct op *op)
 {
 	uint32_t flags = op->kind == OP_MAP ? op->flags & ~PT_LARGE : op->flags;
-	bool map = op->kind == OP_MAP;
+	bool map = op->kind == OP_MAP || op->kind == OP_REPLACE; /* a physical address too */
 	uint64_t end = op->va + op->len;
 	unsigned e = 0;
 
@@ -1001,6 +1067,8 @@ static void op_tables(const struct op *op, unsigned *allocs, unsigned *frees)
 			*frees += sim.count[s] && !sim.large[s];
 			break;
 		case OP_READ:
+		case OP_REPLACE:
+		case OP_CLONE:
 			break;
 		}
 	}
@@ -1017,6 +1085,8 @@ static enum vm_result op_predict(const struct op *op)
 	case OP_UNMAP:
 	case OP_PROTECT:
 		return mapped != op->len / PAGE_SIZE ? VM_ENOENT : VM_OK;
+	case OP_REPLACE: /* a page of a 4 MiB mapping is not one */
+		return mapped && !sim.large[PDX(op->va)] ? VM_OK : VM_ENOENT;
 	default:
 		return VM_OK;
 	}
@@ -1031,6 +1101,8 @@ static enum vm_result op_call(const struct op *op)
 		return pt_unmap(&sim.pt, op->va, (uint32_t)op->len);
 	case OP_PROTECT:
 		return pt_protect(&sim.pt, op->va, (uint32_t)op->len, op->flags);
+	case OP_REPLACE:
+		return pt_replace(&sim.pt, op->va, op->pa, op->flags);
 	default:
 		pt_free_tables(&sim.pt, op->first, op->free_last);
 		return VM_OK;
@@ -1038,7 +1110,7 @@ static enum vm_result op_call(const struct op *op)
 }
 
 /* Statistics of the randomized run, printed so a vacuous run shows. */
-static unsigned long stat_result[VM_ENOMEM + 1], stat_splits, stat_large;
+static unsigned long stat_result[VM_ENOMEM + 1], stat_splits, stat_large, stat_replaced;
 
 /*
  * Run `op` and check it: the result against the model's prediction, then
@@ -1110,6 +1182,7 @@ static enum vm_result op_run(struct op *op)
 		if (op->kind == OP_MAP)
 			for (unsigned s = op->first; s <= op->last; s++)
 				stat_large += map_makes_large(op, s);
+		stat_replaced += op->kind == OP_REPLACE;
 		model_apply(op);
 		for (unsigned s = op->first; s <= op->last && !check_failed; s++)
 			check_slot(s);
@@ -1142,6 +1215,12 @@ static enum vm_result op_unmap(uint32_t va, uint32_t len)
 static enum vm_result op_protect(uint32_t va, uint32_t len, uint32_t flags)
 {
 	struct op op = { .kind = OP_PROTECT, .va = va, .len = len, .flags = flags };
+	return op_run(&op);
+}
+
+static enum vm_result op_replace(uint32_t va, uint32_t pa, uint32_t flags)
+{
+	struct op op = { .kind = OP_REPLACE, .va = va, .pa = pa, .len = PAGE_SIZE, .flags = flags };
 	return op_run(&op);
 }
 
@@ -1183,6 +1262,547 @@ static void unmap_everything(void)
 	EXPECT(sim.pt.tables == 0 && sim.nlive == 0 && sim.pmm.stats.used_frames == 1,
 	       "after unmapping everything: %u tables, %u live, %u frames used", sim.pt.tables,
 	       sim.nlive, sim.pmm.stats.used_frames);
+}
+
+/* ---- pt_clone: the destination space and the copying function ------------------ */
+
+static pde_t dst_dir_entry(unsigned pdx)
+{
+	return mem_load(dsp.dir + 4 * pdx);
+}
+
+static struct hw dst_walk(uint32_t va)
+{
+	return hw_walk_in(dsp.dir, dsp.live, va);
+}
+
+/* The directory entry pagetable.c gives a page table in slot `s`. */
+static pde_t table_pde_flags(unsigned s)
+{
+	return PTE_P | PTE_RW | (s < KERNEL_SLOT ? PTE_US : 0);
+}
+
+/* Does a slot of the destination's directory point at table frame `pa`? */
+static bool dst_points_at(uint32_t pa)
+{
+	for (unsigned s = 0; s < NSLOTS; s++) {
+		pde_t d = dst_dir_entry(s);
+		if ((d & (PTE_P | PDE_PS)) == PTE_P && (d & PTE_ADDR_MASK) == pa)
+			return true;
+	}
+	return false;
+}
+
+static void *dst_table(void *ctx, uint32_t pa, unsigned pdx)
+{
+	static uint32_t scratch[ENTRIES_PER_TABLE];
+
+	EXPECT(ctx == &dsp, "destination table(): ctx %p", ctx);
+	if (!EXPECT(pdx <= PT_FRAME, "destination table(0x%x, %u): no such slot", pa, pdx))
+		return scratch;
+	if (pdx == PT_DIR) {
+		if (!EXPECT(pa == dsp.dir, "destination table(0x%x, PT_DIR): its directory is 0x%x",
+			    pa, dsp.dir))
+			return scratch;
+	} else {
+		if (!EXPECT(pa % PAGE_SIZE == 0 && in_sim(pa) && dsp.live[pa / PAGE_SIZE],
+			    "destination table(0x%x, %u): not one of its page tables", pa, pdx))
+			return scratch;
+		if (pdx == PT_FRAME)
+			EXPECT(!dst_points_at(pa),
+			       "destination table(0x%x, PT_FRAME): a slot already points at it", pa);
+		else
+			EXPECT((dst_dir_entry(pdx) & (PTE_P | PDE_PS)) == PTE_P &&
+				       (dst_dir_entry(pdx) & PTE_ADDR_MASK) == pa,
+			       "destination table(0x%x, slot %u): the slot holds 0x%x", pa, pdx,
+			       dst_dir_entry(pdx));
+		if (dsp.cloning)
+			EXPECT(pdx == PT_FRAME || (pdx >= dsp.first && pdx <= dsp.last),
+			       "destination table(0x%x, slot %u) outside the clone's slots %u..%u",
+			       pa, pdx, dsp.first, dsp.last);
+	}
+	window_set(dsp.window, pdx == PT_DIR, pa);
+	return sim.mem + pa;
+}
+
+static uint32_t dst_alloc(void *ctx)
+{
+	EXPECT(ctx == &dsp, "destination alloc(): ctx %p", ctx);
+	if (dsp.alloc_budget == 0) {
+		dsp.alloc_fails++;
+		return 0;
+	}
+	paddr_t f = pmm_alloc(&sim.pmm);
+	if (!EXPECT(f != 0, "simulated memory exhausted (destination)"))
+		return 0;
+	if (dsp.alloc_budget > 0)
+		dsp.alloc_budget--;
+	EXPECT(in_sim(f) && !sim.live[f / PAGE_SIZE] && !dsp.live[f / PAGE_SIZE],
+	       "PMM handed out 0x%x twice", f);
+	dsp.live[f / PAGE_SIZE] = true;
+	dsp.nlive++;
+	dsp.allocs++;
+	return f;
+}
+
+static void dst_free(void *ctx, uint32_t pa)
+{
+	EXPECT(ctx == &dsp, "destination free(): ctx %p", ctx);
+	if (!EXPECT(pa % PAGE_SIZE == 0 && in_sim(pa) && dsp.live[pa / PAGE_SIZE],
+		    "destination free(0x%x): not one of its page tables", pa))
+		return;
+	EXPECT(!dst_points_at(pa), "destination free(0x%x): a slot still points at it", pa);
+	dsp.live[pa / PAGE_SIZE] = false;
+	dsp.nlive--;
+	dsp.frees++;
+	for (int k = 0; k < 2; k++)
+		if (dsp.window[k] == pa)
+			window_set(dsp.window, k, 0);
+	frame_fill(pa, GARBAGE * 0x01010101u);
+	EXPECT(pmm_free(&sim.pmm, pa) == PMM_OK, "pmm_free(0x%x) refused", pa);
+}
+
+static void dst_pde_changed(void *ctx, unsigned pdx, pde_t value)
+{
+	EXPECT(ctx == &dsp, "destination pde_changed(): ctx %p", ctx);
+	dsp.pde_changes++;
+	if (!EXPECT(pdx < NSLOTS, "destination pde_changed(%u): no such slot", pdx))
+		return;
+	EXPECT(dst_dir_entry(pdx) == value, "destination pde_changed(%u, 0x%x), but the entry is 0x%x",
+	       pdx, value, dst_dir_entry(pdx));
+	dsp.shadow[pdx] = value;
+	for (unsigned s = 0; s < NSLOTS; s++)
+		EXPECT(dst_dir_entry(s) == dsp.shadow[s],
+		       "destination PDE %u became 0x%x unannounced (was 0x%x)", s, dst_dir_entry(s),
+		       dsp.shadow[s]);
+	if (!dsp.cloning)
+		return;
+	/* pt_clone only ever puts a finished (or partly filled) table in. */
+	if (!EXPECT(pdx >= dsp.first && pdx <= dsp.last && (value & PTE_FLAGS_MASK) ==
+			    table_pde_flags(pdx) && in_sim(value & PTE_ADDR_MASK) &&
+			    dsp.live[(value & PTE_ADDR_MASK) / PAGE_SIZE],
+		    "pt_clone: destination PDE %u set to 0x%x (slots %u..%u, a table has flags 0x%x)",
+		    pdx, value, dsp.first, dsp.last, table_pde_flags(pdx)))
+		return;
+	for (uint32_t n = pdx << 10; n < (pdx + 1) << 10; n++) {
+		struct hw now = dst_walk(n << PAGE_SHIFT), want = dsp.want[n - (dsp.first << 10)];
+		if (!EXPECT(now.kind == HW_NONE || hw_same(now, want, true),
+			    "pt_clone: destination PDE %u set, page 0x%x is %s, the copy should be %s",
+			    pdx, n << PAGE_SHIFT, hw_str(now), hw_str(want)))
+			return;
+	}
+}
+
+static void dst_flush(void *ctx, uint32_t va, uint32_t pages)
+{
+	uint64_t end = va + (uint64_t)pages * PAGE_SIZE;
+
+	EXPECT(ctx == &dsp, "destination flush(): ctx %p", ctx);
+	dsp.flushes++;
+	EXPECT(va % PAGE_SIZE == 0 && pages > 0 && end <= FOUR_GIB,
+	       "destination flush(0x%x, %u pages): not a range of pages", va, pages);
+	if (dsp.cloning)
+		EXPECT(va >= slot_base(dsp.first) && end <= slot_base(dsp.last + 1),
+		       "destination flush(0x%x, %u pages) outside the clone's slots %u..%u", va,
+		       pages, dsp.first, dsp.last);
+}
+
+static const struct pt_ops dst_ops = {
+	.table = dst_table,
+	.alloc = dst_alloc,
+	.free = dst_free,
+	.pde_changed = dst_pde_changed,
+	.flush = dst_flush,
+};
+
+/* An empty destination space (after sim_setup). */
+static void dst_setup(void)
+{
+	dsp.dir = pmm_alloc(&sim.pmm);
+	frame_fill(dsp.dir, 0);
+	memset(dsp.shadow, 0, sizeof(dsp.shadow));
+	dsp.alloc_budget = -1;
+	dsp.on = true;
+	pt_init(&dsp.pt, dsp.dir, &dst_ops, &dsp);
+}
+
+/* Free every table of the destination (as fork's caller undoes a copy). */
+static void dst_empty(void)
+{
+	pt_free_tables(&dsp.pt, 0, NSLOTS - 1);
+	EXPECT(dsp.pt.tables == 0 && dsp.nlive == 0,
+	       "destination emptied: pt says %u tables, %u live", dsp.pt.tables, dsp.nlive);
+	for (unsigned s = 0; s < NSLOTS; s++)
+		if (!EXPECT(dst_dir_entry(s) == 0, "destination emptied: PDE %u is 0x%x", s,
+			    dst_dir_entry(s)))
+			break;
+}
+
+static void dst_teardown(void)
+{
+	if (!dsp.on)
+		return;
+	dst_empty();
+	window_set(dsp.window, 0, 0);
+	window_set(dsp.window, 1, 0);
+	EXPECT(pmm_free(&sim.pmm, dsp.dir) == PMM_OK, "pmm_free(0x%x) refused", dsp.dir);
+	dsp.on = false;
+	check_counts();
+}
+
+/*
+ * What the test's copying functions do to each present source entry:
+ *   CLONE_COW   fork's copy-on-write: the source loses RW, the copy is the
+ *               source's entry without RW, A and D;
+ *   CLONE_COPY  an eager copy: the destination gets another frame (the
+ *               source's plus COPY_DELTA) with P, RW, US and PCD only, the
+ *               source is left alone.
+ */
+enum clone_mode { CLONE_COW, CLONE_COPY };
+#define COPY_DELTA 0x00801000u
+#define COPY_KEEP (PTE_P | PTE_RW | PTE_US | PTE_PCD)
+
+static pte_t clone_dst_entry(enum clone_mode mode, pte_t e)
+{
+	if (mode == CLONE_COW)
+		return e & ~(PTE_RW | PTE_AD);
+	return (((e & PTE_ADDR_MASK) + COPY_DELTA) & PTE_ADDR_MASK) | (e & COPY_KEEP);
+}
+
+static pte_t clone_src_entry(enum clone_mode mode, pte_t e)
+{
+	return mode == CLONE_COW ? e & ~PTE_RW : e;
+}
+
+/* The walk of a small page whose entry is `e`, in slot `s` (a table's PDE). */
+static struct hw hw_of_entry(pte_t e, unsigned s)
+{
+	if (!(e & PTE_P))
+		return (struct hw){ 0, 0, HW_NONE, 0 };
+	return (struct hw){ e & PTE_ADDR_MASK, (uint16_t)(e & LEAF_FLAGS), HW_SMALL,
+			    (uint8_t)(e & table_pde_flags(s) & (RW | US)) };
+}
+
+enum { FN_NOT_CALLED, FN_COPIED, FN_FAILED };
+
+struct clone_arg {
+	enum clone_mode mode;
+	long fn_budget;   /* calls that succeed before one fails; < 0: all */
+	unsigned first;   /* page (first << 10) is called[0] */
+	uint8_t *called;  /* per page of the range: FN_* */
+	unsigned calls;
+	uint32_t last_va; /* the previous call's, for the address order */
+};
+
+static bool clone_fn(void *arg, uint32_t va, pte_t *src, pte_t *dst)
+{
+	struct clone_arg *a = arg;
+	uint32_t sp = (uint32_t)((uint8_t *)src - sim.mem), dp = (uint32_t)((uint8_t *)dst - sim.mem);
+	pde_t d = dir_entry(PDX(va));
+
+	if (!EXPECT(sim.op && sim.op->kind == OP_CLONE && PDX(va) >= sim.op->first &&
+			    PDX(va) <= sim.op->last && va % PAGE_SIZE == 0,
+		    "fn(0x%x) outside the clone's slots", va) ||
+	    !EXPECT(!a->calls || va > a->last_va, "fn(0x%x) after fn(0x%x): not in address order",
+		    va, a->last_va) ||
+	    !EXPECT((d & (PTE_P | PDE_PS)) == PTE_P && sp == (d & PTE_ADDR_MASK) + 4 * PTX(va),
+		    "fn(0x%x): src is 0x%x, not the source's entry (slot %u holds 0x%x)", va, sp,
+		    PDX(va), d) ||
+	    !EXPECT(in_sim(dp) && dsp.live[dp / PAGE_SIZE] && dp % PAGE_SIZE == 4 * PTX(va) &&
+			    dst_dir_entry(PDX(va)) == 0,
+		    "fn(0x%x): dst is 0x%x, not entry %u of a new destination table", va, dp,
+		    PTX(va)) ||
+	    !EXPECT((*src & PTE_P) && *dst == 0, "fn(0x%x): source entry 0x%x, destination 0x%x",
+		    va, *src, *dst)) {
+		a->calls++;
+		return true;
+	}
+	a->calls++;
+	a->last_va = va;
+	uint8_t *c = &a->called[(va >> PAGE_SHIFT) - (a->first << 10)];
+	if (a->fn_budget == 0) {
+		*c = FN_FAILED;
+		return false;
+	}
+	if (a->fn_budget > 0)
+		a->fn_budget--;
+	*c = FN_COPIED;
+	*dst = clone_dst_entry(a->mode, *src);
+	*src = clone_src_entry(a->mode, *src);
+	return true;
+}
+
+struct clone_case {
+	unsigned first, last;
+	enum clone_mode mode;
+	long budget;    /* destination tables allocated before alloc() fails; < 0: all */
+	long fn_budget; /* fn calls that succeed before one fails; < 0: all */
+};
+
+/* A snapshot of the destination: its directory and every table it holds. */
+struct dst_raw {
+	pde_t dir[NSLOTS];
+	pte_t *tables[NSLOTS];
+	unsigned tables_n, nlive;
+};
+
+static struct dst_raw *dst_raw_take(void)
+{
+	struct dst_raw *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		abort();
+	for (unsigned s = 0; s < NSLOTS; s++) {
+		r->dir[s] = dst_dir_entry(s);
+		if ((r->dir[s] & (PTE_P | PDE_PS)) != PTE_P)
+			continue;
+		if (!(r->tables[s] = malloc(PAGE_SIZE)))
+			abort();
+		for (unsigned i = 0; i < ENTRIES_PER_TABLE; i++)
+			r->tables[s][i] = mem_load((r->dir[s] & PTE_ADDR_MASK) + 4 * i);
+	}
+	r->tables_n = dsp.pt.tables;
+	r->nlive = dsp.nlive;
+	return r;
+}
+
+static void dst_raw_free(struct dst_raw *r)
+{
+	for (unsigned s = 0; s < NSLOTS; s++)
+		free(r->tables[s]);
+	free(r);
+}
+
+/* Slot `s` of the destination as in `r` (`table`: its table's entries too). */
+static bool dst_slot_same(const struct dst_raw *r, unsigned s, const char *what)
+{
+	if (!EXPECT(dst_dir_entry(s) == r->dir[s], "%s: destination PDE %u was 0x%x, now 0x%x",
+		    what, s, r->dir[s], dst_dir_entry(s)))
+		return false;
+	if (!r->tables[s])
+		return true;
+	for (unsigned i = 0; i < ENTRIES_PER_TABLE; i++) {
+		pte_t now = mem_load((r->dir[s] & PTE_ADDR_MASK) + 4 * i);
+		if (!EXPECT(now == r->tables[s][i], "%s: destination PTE %u/%u was 0x%x, now 0x%x",
+			    what, s, i, r->tables[s][i], now))
+			return false;
+	}
+	return true;
+}
+
+static unsigned long stat_clone_result[VM_ENOMEM + 1], stat_clone_tables, stat_clone_pages;
+
+/*
+ * Run pt_clone(&dsp.pt, &sim.pt, first, last) with `c`'s copying function
+ * and failures, and check it against the model:
+ *   - the result: VM_EINVAL for bad slot numbers, a 4 MiB page in a slot of
+ *     the range, or a destination slot already present where the source has
+ *     a table; VM_ENOMEM when a table allocation or fn fails; else VM_OK;
+ *   - a refusal changes neither space, calls no fn and allocates nothing;
+ *   - otherwise fn was called exactly once per present source entry of the
+ *     tables copied (in address order), one destination table per present
+ *     source table copied (all of them on VM_OK), every destination page of
+ *     the range walks as fn's copy of the source's entry (or unmapped where
+ *     nothing was copied), the source walks as the model says after fn's
+ *     change, nothing outside the range changed in the destination, and the
+ *     source's flush covered every page of slots first..last.
+ */
+static enum vm_result clone_run(const struct clone_case *c)
+{
+	bool bad_args = c->first > c->last || c->last >= dsp.pt.limit_pdx ||
+			c->last >= sim.pt.limit_pdx;
+	unsigned first = bad_args ? 1 : c->first, last = bad_args ? 0 : c->last;
+	size_t npages = first <= last ? (size_t)(last - first + 1) << 10 : 0;
+	enum vm_result want = bad_args ? VM_EINVAL : VM_OK;
+	struct op op = { .kind = OP_CLONE, .va = c->first, .free_last = c->last,
+			 .first = first, .last = last };
+	struct hw *want_dst = malloc((npages + 1) * sizeof(*want_dst));
+	struct hw *dst_pre = malloc((npages + 1) * sizeof(*dst_pre));
+	uint8_t *expect_called = calloc(npages + 1, 1), *called = calloc(npages + 1, 1);
+	bool *copied_slot = calloc(NSLOTS, sizeof(bool));
+
+	op.pre = malloc((npages + 1) * sizeof(struct hw));
+	if (!want_dst || !dst_pre || !expect_called || !called || !copied_slot || !op.pre)
+		abort();
+
+	/* The prediction, table by table as pt_clone goes. */
+	for (unsigned s = first; s <= last && want == VM_OK; s++)
+		if (sim.count[s] && (sim.large[s] || (dst_dir_entry(s) & PTE_P)))
+			want = VM_EINVAL;
+	unsigned want_tables = 0;
+	long fn_left = c->fn_budget;
+	for (unsigned s = first; s <= last && want == VM_OK; s++) {
+		if (!sim.count[s])
+			continue;
+		if (c->budget >= 0 && want_tables == c->budget) {
+			want = VM_ENOMEM;
+			break;
+		}
+		want_tables++;
+		copied_slot[s] = true;
+		for (uint32_t n = s << 10; n < (s + 1) << 10 && want == VM_OK; n++) {
+			if (!sim.page[n].mapped)
+				continue;
+			if (fn_left == 0)
+				want = VM_ENOMEM;
+			else
+				fn_left -= fn_left > 0;
+			expect_called[n - (first << 10)] = want == VM_OK ? FN_COPIED : FN_FAILED;
+		}
+	}
+	for (size_t i = 0; i < npages; i++) {
+		uint32_t n = (uint32_t)((first << 10) + i);
+		op.pre[i] = hw_walk(n << PAGE_SHIFT);
+		dst_pre[i] = dst_walk(n << PAGE_SHIFT);
+		pte_t e = op.pre[i].kind == HW_SMALL ? op.pre[i].pa | op.pre[i].flags : 0;
+		want_dst[i] = hw_of_entry(clone_dst_entry(c->mode, e), n >> 10);
+	}
+	struct raw *before = raw_take(first, last);
+	struct dst_raw *dbefore = dst_raw_take();
+	struct clone_arg arg = { c->mode, c->fn_budget, first, called, 0, 0 };
+
+	sim.op_allocs = sim.op_frees = sim.op_alloc_fails = 0;
+	sim.op_pde_changes = sim.op_flushes = 0;
+	dsp.allocs = dsp.alloc_fails = dsp.frees = dsp.pde_changes = dsp.flushes = 0;
+	dsp.alloc_budget = c->budget;
+	dsp.cloning = true;
+	dsp.first = first;
+	dsp.last = last;
+	dsp.want = want_dst;
+	op.seq = ++sim.seq;
+	sim.op = &op;
+	enum vm_result r = pt_clone(&dsp.pt, &sim.pt, c->first, c->last, clone_fn, &arg);
+	sim.op = NULL;
+	dsp.cloning = false;
+	dsp.alloc_budget = -1;
+	stat_clone_result[r <= VM_ENOMEM ? r : 0]++;
+
+	EXPECT(r == want, "%s returned %s, the model says %s", op_str(&op), rname(r), rname(want));
+	EXPECT(!sim.op_allocs && !sim.op_frees && !sim.op_pde_changes && !dsp.frees,
+	       "%s: %u allocs, %u frees, %u PDE changes in the source, %u frees in the "
+	       "destination",
+	       op_str(&op), sim.op_allocs, sim.op_frees, sim.op_pde_changes, dsp.frees);
+	if (r != want) {
+		/* The model cannot follow. */
+	} else if (r == VM_EINVAL) {
+		check_tlb(&op); /* if anything did change, at least the source was flushed */
+		raw_same(before, op_str(&op));
+		for (unsigned s = 0; s < NSLOTS && dst_slot_same(dbefore, s, op_str(&op)); s++)
+			;
+		EXPECT(!arg.calls && !dsp.allocs && !dsp.pde_changes && dsp.pt.tables == dbefore->tables_n,
+		       "%s refused, yet called fn %u times, allocated %u tables, changed %u "
+		       "destination PDEs",
+		       op_str(&op), arg.calls, dsp.allocs, dsp.pde_changes);
+	} else {
+		/* fn: once per present entry of the tables copied, in order. */
+		for (size_t i = 0; i < npages; i++) {
+			if (called[i] == expect_called[i])
+				continue;
+			EXPECT(0, "%s: fn for page 0x%x: %s, expected %s", op_str(&op),
+			       (unsigned)(((first << 10) + i) << PAGE_SHIFT),
+			       (const char *[]){ "not called", "copied", "failed" }[called[i]],
+			       (const char *[]){ "not called", "copied", "failed" }[expect_called[i]]);
+			break;
+		}
+		/* The source: what fn did to it, and nothing else. */
+		for (size_t i = 0; i < npages; i++) {
+			uint32_t n = (uint32_t)((first << 10) + i);
+			if (called[i] == FN_COPIED && c->mode == CLONE_COW)
+				model_set(n, true, sim.page[n].pa, sim.page[n].flags & ~RW);
+		}
+		for (unsigned s = first; s <= last && !check_failed; s++)
+			check_slot(s);
+		check_tlb(&op);
+		check_queries(first, last);
+		/* "The source's cached translations are flushed either way." */
+		for (size_t i = 0; i < npages; i++) {
+			uint32_t n = (uint32_t)((first << 10) + i);
+			if (!EXPECT(sim.flush_seq[n] == op.seq,
+				    "%s returned %s without flushing the source's page 0x%x",
+				    op_str(&op), rname(r), n << PAGE_SHIFT))
+				break;
+		}
+		/* The destination: one table per source table copied, and the copies. */
+		unsigned tables = 0;
+		for (unsigned s = 0; s < NSLOTS && !check_failed; s++) {
+			if (s < first || s > last || !copied_slot[s]) {
+				dst_slot_same(dbefore, s, op_str(&op));
+				continue;
+			}
+			pde_t d = dst_dir_entry(s);
+			tables++;
+			EXPECT((d & PTE_FLAGS_MASK) == table_pde_flags(s) && in_sim(d & PTE_ADDR_MASK) &&
+				       dsp.live[(d & PTE_ADDR_MASK) / PAGE_SIZE],
+			       "%s: destination PDE %u is 0x%x, expected a table with flags 0x%x",
+			       op_str(&op), s, d, table_pde_flags(s));
+			for (unsigned i = 0; i < ENTRIES_PER_TABLE; i++) {
+				pte_t e = mem_load((d & PTE_ADDR_MASK) + 4 * i);
+				size_t k = ((size_t)(s - first) << 10) + i;
+				pte_t src = op.pre[k].kind == HW_SMALL ? op.pre[k].pa | op.pre[k].flags : 0;
+				pte_t w = called[k] == FN_COPIED ? clone_dst_entry(c->mode, src) : 0;
+				if (!EXPECT(e == w, "%s: destination PTE %u/%u is 0x%x, expected 0x%x "
+					    "(the source's was 0x%x)",
+					    op_str(&op), s, i, e, w, src))
+					break;
+			}
+		}
+		EXPECT(tables == want_tables && dsp.allocs == want_tables &&
+			       dsp.pt.tables == dbefore->tables_n + want_tables &&
+			       dsp.nlive == dsp.pt.tables,
+		       "%s: %u destination tables made (%u allocations, pt says %u, %u live), "
+		       "expected %u more than %u",
+		       op_str(&op), tables, dsp.allocs, dsp.pt.tables, dsp.nlive, want_tables,
+		       dbefore->tables_n);
+		/* And through the independent walk, page by page. */
+		for (size_t i = 0; i < npages && !check_failed; i++) {
+			uint32_t n = (uint32_t)((first << 10) + i);
+			struct hw got = dst_walk(n << PAGE_SHIFT);
+			struct hw w = copied_slot[n >> 10]
+					      ? (called[i] == FN_COPIED ? want_dst[i]
+									: (struct hw){ 0, 0, HW_NONE, 0 })
+					      : dst_pre[i];
+			EXPECT(hw_same(got, w, true) && got.kind == w.kind,
+			       "%s: destination page 0x%08x walks as %s, expected %s (the source "
+			       "was %s)",
+			       op_str(&op), n << PAGE_SHIFT, hw_str(got), hw_str(w), hw_str(op.pre[i]));
+		}
+		stat_clone_tables += tables;
+		stat_clone_pages += arg.calls;
+	}
+	for (unsigned s = 0; s < NSLOTS; s++)
+		if (!EXPECT(dst_dir_entry(s) == dsp.shadow[s],
+			    "destination PDE %u became 0x%x unannounced (was 0x%x)", s,
+			    dst_dir_entry(s), dsp.shadow[s]))
+			break;
+	check_pde_caches();
+	check_counts();
+	if (check_failed)
+		printf("# while checking %s (budget %ld, fn budget %ld, %s)\n", op_str(&op),
+		       c->budget, c->fn_budget, c->mode == CLONE_COW ? "copy-on-write" : "copy");
+	raw_free(before);
+	dst_raw_free(dbefore);
+	free(op.pre);
+	free(want_dst);
+	free(dst_pre);
+	free(expect_called);
+	free(called);
+	free(copied_slot);
+	return r;
+}
+
+static enum vm_result op_clone(unsigned first, unsigned last, enum clone_mode mode)
+{
+	struct clone_case c = { first, last, mode, -1, -1 };
+	return clone_run(&c);
+}
+
+/* Map into the destination directly (a slot pt_clone must refuse to fill). */
+static void dst_map(uint32_t va, uint32_t pa, uint32_t len, uint32_t flags)
+{
+	enum vm_result r = pt_map(&dsp.pt, va, pa, len, flags);
+
+	EXPECT(r == VM_OK, "destination pt_map(0x%x, 0x%x, 0x%x, 0x%x) returned %s", va, pa, len,
+	       flags, rname(r));
 }
 
 /* ---- directed cases ------------------------------------------------------------ */
@@ -1742,6 +2362,212 @@ static void accessed_dirty_tolerated(void)
 	unmap_everything();
 }
 
+/*
+ * pt_replace re-points one mapped 4 KiB page (the copy-on-write fault's
+ * last step): frame and flags in one entry write, a flush of that page,
+ * nothing else; the usual argument rules, and VM_ENOENT for a page that is
+ * not mapped or is part of a 4 MiB page.
+ */
+static void replace_repoints_one_page(void)
+{
+	static const uint32_t bad_flags[] = { PTE_P, PTE_A, PTE_D, PDE_PS, 0x1000, 0x40000000,
+					      PT_LARGE };
+
+	sim_setup();
+	CHECK_VM(op_map(0x10000, 0x20000, 4 * PAGE_SIZE, US), VM_OK); /* read-only, as after fork */
+	CHECK_VM(op_replace(0x11000, 0x900000, RW | US), VM_OK);
+	CHECK_EQ(table_entry(0, 0x11), 0x900000 | PTE_P | RW | US);
+	CHECK_EQ(table_entry(0, 0x10), 0x20000 | PTE_P | US);
+	CHECK_EQ(table_entry(0, 0x12), 0x22000 | PTE_P | US);
+	CHECK_VM(op_replace(0x11000, 0x21000, US), VM_OK); /* and back */
+	CHECK_VM(op_replace(0x13000, 0x13000, PT_FLAGS_ALLOWED & ~PTE_G), VM_OK);
+	CHECK_EQ(table_entry(0, 0x13), 0x13000 | PTE_P | (PT_FLAGS_ALLOWED & ~PTE_G));
+	CHECK_VM(op_replace(0x12000, 0xFFFFF000, 0), VM_OK); /* the last frame */
+	CHECK_VM(op_replace(0x10000, 0x0, RW), VM_OK);        /* frame 0 */
+	CHECK_EQ(table_entry(0, 0x10), PTE_P | RW);
+	CHECK_EQ(sim.pt.tables, 1);
+
+	/* Refused: not mapped, misaligned, bad flags, G below and US above 3 GiB. */
+	CHECK_VM(op_replace(0x14000, 0x30000, RW), VM_ENOENT); /* a hole in a table */
+	CHECK_VM(op_replace(0x0F000, 0x30000, RW), VM_ENOENT);
+	CHECK_VM(op_replace(0x500000, 0x30000, RW), VM_ENOENT); /* no table at all */
+	CHECK_VM(op_replace(0x10800, 0x30000, RW), VM_EALIGN);
+	CHECK_VM(op_replace(0x10004, 0x30000, RW), VM_EALIGN);
+	CHECK_VM(op_replace(0x10000, 0x30010, RW), VM_EALIGN);
+	CHECK_VM(op_replace(0x10000, 0x30800, RW), VM_EALIGN);
+	for (unsigned i = 0; i < ARRAY_SIZE(bad_flags); i++)
+		CHECK_VM(op_replace(0x10000, 0x30000, RW | bad_flags[i]), VM_EINVAL);
+	CHECK_VM(op_replace(0x10000, 0x30000, RW | PTE_G), VM_EINVAL);
+
+	/* A 4 MiB page is not a small page, anywhere in it; once split, it is. */
+	CHECK_VM(op_map(0x800000, 0x800000, LARGE, RW | PT_LARGE), VM_OK);
+	CHECK_VM(op_replace(0x800000, 0x30000, RW), VM_ENOENT);
+	CHECK_VM(op_replace(0x9FF000, 0x30000, RW), VM_ENOENT);
+	CHECK_VM(op_replace(0xBFF000, 0x30000, RW), VM_ENOENT);
+	CHECK_EQ(dir_entry(2), 0x800000 | PDE_PS | PTE_P | RW);
+	CHECK_VM(op_unmap(0x800000, PAGE_SIZE), VM_OK); /* splits */
+	CHECK_VM(op_replace(0x800000, 0x30000, RW), VM_ENOENT);
+	CHECK_VM(op_replace(0x9FF000, 0x30000, RW | PTE_PCD), VM_OK);
+	CHECK_EQ(table_entry(2, 0x1FF), 0x30000 | PTE_P | RW | PTE_PCD);
+
+	/* The kernel half: supervisor only, global allowed. */
+	CHECK_VM(op_map(0xC0000000, 0x1000, PAGE_SIZE, RW), VM_OK);
+	CHECK_VM(op_replace(0xC0000000, 0x2000, RW | US), VM_EINVAL);
+	CHECK_VM(op_replace(0xC0000000, 0x2000, US), VM_EINVAL);
+	CHECK_VM(op_replace(0xC0000000, 0x2000, RW | PTE_G), VM_OK);
+	CHECK_VM(op_map(0xBFFFF000, 0x1000, PAGE_SIZE, RW | US), VM_OK);
+	CHECK_VM(op_replace(0xBFFFF000, 0x3000, US), VM_OK);
+
+	/* Past limit_pdx, and the top page. */
+	sim.pt.limit_pdx = KERNEL_SLOT;
+	CHECK_VM(op_replace(0xC0000000, 0x3000, RW), VM_EINVAL);
+	CHECK_VM(op_replace(0xBFFFF000, 0x3000, RW | US), VM_OK);
+	sim.pt.limit_pdx = NSLOTS;
+	CHECK_VM(op_map(0xFFFFF000, 0x5000, PAGE_SIZE, RW), VM_OK);
+	CHECK_VM(op_replace(0xFFFFF000, 0x6000, 0), VM_OK);
+	CHECK_EQ(table_entry(1023, 1023), 0x6000 | PTE_P);
+	CHECK_VM(op_replace(0xFFFFE000, 0x6000, 0), VM_ENOENT);
+	unmap_everything();
+}
+
+/* An address space over several slots: page 0, across a slot boundary, both halves, the top. */
+static void clone_fixture(void)
+{
+	CHECK_VM(op_map(0x0, 0x100000, 3 * PAGE_SIZE, RW | US), VM_OK);
+	CHECK_VM(op_map(0x3FF000, 0x200000, 2 * PAGE_SIZE, US), VM_OK); /* read-only, slots 0-1 */
+	CHECK_VM(op_map(0x1400000, 0x300000, 5 * PAGE_SIZE, RW | US | PTE_PCD | 0x200), VM_OK);
+	CHECK_VM(op_map(0x1800000, 0xFFBFF000, LARGE, RW | US), VM_OK); /* a full table, slot 6 */
+	CHECK_VM(op_map(0xBFFFF000, 0x400000, PAGE_SIZE, RW | US), VM_OK);
+	CHECK_VM(op_map(0xC0000000, 0x500000, PAGE_SIZE, RW | PTE_G), VM_OK);
+	CHECK_VM(op_map(0xFFFFF000, 0x600000, PAGE_SIZE, RW), VM_OK);
+}
+
+/* fork's copy: every present source table copied, the source made read-only. */
+static void clone_copies_tables(void)
+{
+	sim_setup();
+	dst_setup();
+	clone_fixture();
+	CHECK_EQ(sim.pt.tables, 7);
+	CHECK_VM(op_clone(0, NSLOTS - 1, CLONE_COW), VM_OK);
+	CHECK_EQ(dsp.pt.tables, 7);
+	CHECK_EQ(table_entry(0, 0), 0x100000 | PTE_P | US); /* lost RW */
+	CHECK_EQ(table_entry(1, 0), 0x201000 | PTE_P | US); /* had none */
+	CHECK_EQ(table_entry(5, 4), 0x304000 | PTE_P | US | PTE_PCD | 0x200);
+	CHECK_EQ(table_entry(KERNEL_SLOT, 0), 0x500000 | PTE_P | PTE_G);
+	struct hw h = dst_walk(0x2abc);
+	CHECK(h.kind == HW_SMALL && h.pa == 0x102000 && h.flags == (PTE_P | US) && h.eff == US,
+	      "destination 0x2abc: %s", hw_str(h));
+	h = dst_walk(0xC0000000);
+	CHECK(h.kind == HW_SMALL && h.pa == 0x500000 && h.flags == (PTE_P | PTE_G) && h.eff == 0,
+	      "destination 0xC0000000: %s", hw_str(h));
+	CHECK_EQ(dst_dir_entry(KERNEL_SLOT) & PTE_FLAGS_MASK, PTE_P | PTE_RW);
+	CHECK_EQ(dst_dir_entry(KERNEL_SLOT - 1) & PTE_FLAGS_MASK, PTE_P | PTE_RW | PTE_US);
+	dst_empty();
+
+	/* An eager copy of part of the range: the source stays as it is. */
+	CHECK_VM(op_protect(0x0, 3 * PAGE_SIZE, RW | US), VM_OK);
+	CHECK_VM(op_clone(1, KERNEL_SLOT - 1, CLONE_COPY), VM_OK);
+	CHECK_EQ(dsp.pt.tables, 4); /* slots 1, 5, 6, 767 */
+	CHECK_EQ(dst_dir_entry(0) | dst_dir_entry(KERNEL_SLOT), 0);
+	h = dst_walk(0x1801000);
+	CHECK(h.kind == HW_SMALL && h.pa == ((0xFFC00000 + COPY_DELTA) & PTE_ADDR_MASK) &&
+		      h.flags == (PTE_P | US),
+	      "destination 0x1801000: %s", hw_str(h));
+	/* Slots without a source table are skipped, so more can be added next to them. */
+	CHECK_VM(op_clone(0, 0, CLONE_COW), VM_OK);
+	CHECK_VM(op_clone(2, 4, CLONE_COW), VM_OK); /* nothing there */
+	CHECK_VM(op_clone(KERNEL_SLOT, NSLOTS - 1, CLONE_COW), VM_OK);
+	CHECK_EQ(dsp.pt.tables, 7);
+	dst_teardown();
+	unmap_everything();
+}
+
+/*
+ * Refusals change nothing in either space: slots out of order or past
+ * either space's limit_pdx, a 4 MiB page in the source, a destination slot
+ * already present where the source has a table.
+ */
+static void clone_refusals(void)
+{
+	sim_setup();
+	dst_setup();
+	CHECK_VM(op_map(0x0, 0x100000, 2 * PAGE_SIZE, RW | US), VM_OK);          /* slot 0 */
+	CHECK_VM(op_map(0xC00000, 0xC00000, LARGE, RW | US | PT_LARGE), VM_OK);  /* slot 3 */
+	CHECK_VM(op_map(0x1000000, 0x200000, 2 * PAGE_SIZE, RW | US), VM_OK);    /* slot 4 */
+	CHECK_VM(op_map(0x1800000, 0x300000, PAGE_SIZE, RW | US), VM_OK);        /* slot 6 */
+	CHECK_VM(op_map(0xFFFFF000, 0x300000, PAGE_SIZE, RW), VM_OK);            /* slot 1023 */
+
+	CHECK_VM(op_clone(1, 0, CLONE_COW), VM_EINVAL);
+	CHECK_VM(op_clone(NSLOTS - 1, 0, CLONE_COW), VM_EINVAL);
+	CHECK_VM(op_clone(0, NSLOTS, CLONE_COW), VM_EINVAL);
+	CHECK_VM(op_clone(NSLOTS, NSLOTS, CLONE_COW), VM_EINVAL);
+	CHECK_VM(op_clone(4, 0xFFFFFFFFu, CLONE_COW), VM_EINVAL);
+	dsp.pt.limit_pdx = KERNEL_SLOT; /* a user space's limit, on either side */
+	CHECK_VM(op_clone(4, KERNEL_SLOT, CLONE_COW), VM_EINVAL);
+	dsp.pt.limit_pdx = NSLOTS;
+	sim.pt.limit_pdx = 6;
+	CHECK_VM(op_clone(4, 6, CLONE_COW), VM_EINVAL);
+	sim.pt.limit_pdx = NSLOTS;
+
+	/* 4 MiB pages: the slot itself, or the first present slot of the range. */
+	CHECK_VM(op_clone(3, 3, CLONE_COW), VM_EINVAL);
+	CHECK_VM(op_clone(2, 3, CLONE_COW), VM_EINVAL);
+	CHECK_VM(op_clone(3, NSLOTS - 1, CLONE_COW), VM_EINVAL);
+
+	/* A present destination slot where the source has a table. */
+	dst_map(0x1800000, 0x700000, PAGE_SIZE, RW);
+	CHECK_VM(op_clone(6, 6, CLONE_COW), VM_EINVAL);
+	CHECK_VM(op_clone(5, 9, CLONE_COW), VM_EINVAL);
+	/* ... and where it has none: no conflict, the slot is left alone. */
+	dst_map(0x1400000, 0x700000, PAGE_SIZE, RW);
+	CHECK_VM(op_clone(4, 5, CLONE_COW), VM_OK);
+	CHECK_EQ(dsp.pt.tables, 3);
+	CHECK_VM(op_clone(4, 4, CLONE_COW), VM_EINVAL); /* copied already */
+	dst_teardown();
+	unmap_everything();
+}
+
+/*
+ * Out of memory at each table in turn, and at fn's k-th call: VM_ENOMEM,
+ * the tables made so far are in the destination with their entries copied,
+ * the rest is untouched, and the source is flushed all the same.
+ */
+static void clone_enomem_each_table(void)
+{
+	static const long fn_fail_at[] = { 0, 1, 2, 3, 1026, 1029, 1030, 1031, 2060, 2061 };
+
+	sim_setup();
+	dst_setup();
+	clone_fixture();
+	unsigned tables = sim.pt.tables, entries = 0;
+	for (uint32_t n = 0; n < NPAGES; n++)
+		entries += sim.page[n].mapped;
+	CHECK_EQ(entries, 3 + 2 + 5 + 1024 + 1 + 1 + 1);
+	for (unsigned k = 0; k <= tables; k++) {
+		struct clone_case c = { 0, NSLOTS - 1, k % 2 ? CLONE_COW : CLONE_COPY, (long)k, -1 };
+		CHECK_VM(clone_run(&c), k < tables ? VM_ENOMEM : VM_OK);
+		CHECK_EQ(dsp.pt.tables, k);
+		dst_empty();
+		CHECK_VM(op_protect(0x0, 3 * PAGE_SIZE, RW | US), VM_OK); /* the source again */
+		CHECK_VM(op_protect(0x1800000, LARGE, RW | US), VM_OK);
+	}
+	/* fn failing at its n-th call: the table it was filling goes in, partly copied. */
+	for (unsigned i = 0; i < ARRAY_SIZE(fn_fail_at); i++) {
+		struct clone_case c = { 0, NSLOTS - 1, i % 2 ? CLONE_COW : CLONE_COPY, -1,
+					fn_fail_at[i] };
+		CHECK_VM(clone_run(&c), (unsigned long)fn_fail_at[i] < entries ? VM_ENOMEM : VM_OK);
+		dst_empty();
+		CHECK_VM(op_protect(0x0, 3 * PAGE_SIZE, RW | US), VM_OK);
+		CHECK_VM(op_protect(0x1800000, LARGE, RW | US), VM_OK);
+	}
+	/* Both limits at once: whichever comes first. */
+	struct clone_case c = { 0, NSLOTS - 1, CLONE_COW, 3, 1000 };
+	CHECK_VM(clone_run(&c), VM_ENOMEM);
+	dst_teardown();
+	unmap_everything();
+}
+
 /* ---- randomized ------------------------------------------------------------ */
 
 static uint32_t rnd(void)
@@ -1855,6 +2681,8 @@ static void random_existing_range(struct op *op, unsigned end_slot)
 	}
 }
 
+static bool random_small_only; /* random_op: no PT_LARGE (spaces for pt_clone) */
+
 static void random_op(void)
 {
 	unsigned end_slot;
@@ -1893,6 +2721,14 @@ static void random_op(void)
 		if (rnd_below(5) < 3)
 			random_existing_range(&op, end_slot);
 		op.flags = op.kind == OP_PROTECT ? random_flags(op.va, op.len) : 0;
+	} else if (r < 88 + 3 && rnd_below(2)) {
+		/* pt_replace: often a mapped page, a new frame, new flags. */
+		op.kind = OP_REPLACE;
+		if (rnd_below(5) < 4)
+			random_existing_range(&op, end_slot);
+		op.len = PAGE_SIZE;
+		op.pa = rnd_below(3) ? rnd() & PTE_ADDR_MASK : op.va;
+		op.flags = random_flags(op.va, PAGE_SIZE);
 	} else if (r < 91) {
 		op.kind = OP_FREE;
 		op.first = PDX(op.va);
@@ -1904,18 +2740,134 @@ static void random_op(void)
 		return;
 	}
 	maybe_misalign(&op);
+	if (op.kind == OP_REPLACE) /* pt_replace takes no length */
+		op.len = PAGE_SIZE;
 	if (op.len > 0xFFFFF000u)
 		op.len = 0xFFFFF000u;
+	if (random_small_only)
+		op.flags &= ~PT_LARGE;
 	if (rnd_below(10) == 0)
 		sim.alloc_budget = rnd_below(3);
 	op_run(&op);
 	sim.alloc_budget = -1;
 }
 
+/*
+ * Keep a random clone range clear of a refusal pt_clone does not undo: it
+ * checks slot by slot, so a slot that refuses (4 MiB page, destination
+ * slot taken) after a table it already copied returns VM_EINVAL with that
+ * copy in the destination, the source changed by fn and not flushed.  If
+ * a table would be copied before a slot that refuses, end the range before
+ * that slot or start it there.
+ */
+static void clone_trim(struct clone_case *c)
+{
+	bool copies = false;
+
+	if (c->first > c->last || c->last >= NSLOTS)
+		return;
+	for (unsigned s = c->first; s <= c->last; s++) {
+		if (!sim.count[s])
+			continue;
+		if (!sim.large[s] && !(dst_dir_entry(s) & PTE_P)) {
+			copies = true;
+			continue;
+		}
+		if (copies) {
+			if (rnd_below(2))
+				c->last = s - 1;
+			else
+				c->first = s;
+		}
+		return;
+	}
+}
+
+/*
+ * A random pt_clone of the space the random calls built into the empty
+ * destination: some slots of an arena, now and then all 1024 or bad slot
+ * numbers; sometimes with a destination slot taken first, a table budget,
+ * or a failing fn.  The destination is emptied again afterwards.
+ */
+static void random_clone(void)
+{
+	unsigned end_slot;
+	uint32_t va = random_va(&end_slot);
+	struct clone_case c = { PDX(va), 0, rnd_below(2) ? CLONE_COW : CLONE_COPY, -1, -1 };
+
+	c.last = c.first + rnd_below(end_slot - c.first);
+	if (rnd_below(8) == 0) {
+		c.first = 0;
+		c.last = NSLOTS - 1;
+	}
+	for (unsigned i = rnd_below(3) ? 0 : 1 + rnd_below(3); i; i--) {
+		unsigned s = c.first + rnd_below(c.last - c.first + 1);
+		dst_map((uint32_t)slot_base(s) + (rnd_below(ENTRIES_PER_TABLE) << PAGE_SHIFT),
+			rnd() & PTE_ADDR_MASK, PAGE_SIZE, s < KERNEL_SLOT ? RW | US : RW);
+	}
+	if (rnd_below(4) == 0)
+		c.budget = rnd_below(4);
+	if (rnd_below(4) == 0)
+		c.fn_budget = rnd_below(3000);
+	if (rnd_below(25) == 0) {
+		if (c.first && rnd_below(2))
+			c.last = c.first - 1 - rnd_below(c.first);
+		else
+			c.last = NSLOTS + rnd_below(3);
+	}
+	clone_trim(&c);
+	clone_run(&c);
+	dst_empty();
+}
+
+#define CLONE_SEED 0xC10E0000u
+#define CLONE_RUNS 4
+#define CLONE_BUILD_OPS 400
+#define CLONES 40
+
+/*
+ * Randomly built spaces of small pages (random map/unmap/protect/replace
+ * calls without PT_LARGE) cloned again and again, with more random calls
+ * in between, so that copy-on-write sources get cloned once more.
+ */
+static void clone_random_spaces(void)
+{
+	printf("# random clones: seeds 0x%x + 0..%u, %u clones each\n", CLONE_SEED,
+	       CLONE_RUNS - 1, CLONES);
+	random_small_only = true;
+	for (unsigned run = 0; run < CLONE_RUNS && !check_failed; run++) {
+		sim_setup();
+		dst_setup();
+		memset(stat_clone_result, 0, sizeof(stat_clone_result));
+		stat_clone_tables = stat_clone_pages = 0;
+		check_seed(CLONE_SEED + run);
+		for (unsigned i = 0; i < CLONE_BUILD_OPS && !check_failed; i++)
+			random_op();
+		for (unsigned i = 0; i < CLONES && !check_failed; i++) {
+			random_clone();
+			for (unsigned k = rnd_below(20); k && !check_failed; k--)
+				random_op();
+			if (check_failed)
+				printf("# failing clone: seed 0x%x + %u, clone %u\n", CLONE_SEED, run, i);
+		}
+		printf("# seed 0x%x + %u: clones ok %lu, einval %lu, enomem %lu; %lu tables and "
+		       "%lu entries copied; %u source tables at the end\n",
+		       CLONE_SEED, run, stat_clone_result[VM_OK], stat_clone_result[VM_EINVAL],
+		       stat_clone_result[VM_ENOMEM], stat_clone_tables, stat_clone_pages,
+		       sim.pt.tables);
+		if (!check_failed) {
+			dst_teardown();
+			unmap_everything();
+		}
+	}
+	random_small_only = false;
+}
+
 #define RANDOM_SEED 0x5EED0000u
 #define RANDOM_RUNS 5
 #define RANDOM_OPS 5000
 #define SWEEP_EVERY 500
+#define CLONE_EVERY 125
 
 static void random_ops_match_model(void)
 {
@@ -1924,10 +2876,15 @@ static void random_ops_match_model(void)
 	for (unsigned run = 0; run < RANDOM_RUNS && !check_failed; run++) {
 		sim_setup();
 		memset(stat_result, 0, sizeof(stat_result));
-		stat_splits = stat_large = 0;
+		memset(stat_clone_result, 0, sizeof(stat_clone_result));
+		stat_splits = stat_large = stat_replaced = 0;
 		check_seed(RANDOM_SEED + run);
+		dst_setup();
 		for (unsigned i = 0; i < RANDOM_OPS && !check_failed; i++) {
-			random_op();
+			if (i % CLONE_EVERY == CLONE_EVERY - 1)
+				random_clone();
+			else
+				random_op();
 			if (i % SWEEP_EVERY == SWEEP_EVERY - 1 && !check_failed) {
 				check_everything();
 				check_runs(0, FOUR_GIB);
@@ -1936,13 +2893,17 @@ static void random_ops_match_model(void)
 				printf("# failing call: seed 0x%x + %u, call %u\n", RANDOM_SEED, run, i);
 		}
 		printf("# seed 0x%x + %u: ok %lu, ealign %lu, einval %lu, eexist %lu, enoent %lu, "
-		       "enomem %lu; %lu 4 MiB pages made, %lu split; %lu allocs, %u tables at the "
-		       "end\n",
+		       "enomem %lu; %lu 4 MiB pages made, %lu split, %lu replaced; clones ok %lu, "
+		       "einval %lu, enomem %lu; %lu allocs, %u tables at the end\n",
 		       RANDOM_SEED, run, stat_result[VM_OK], stat_result[VM_EALIGN],
 		       stat_result[VM_EINVAL], stat_result[VM_EEXIST], stat_result[VM_ENOENT],
-		       stat_result[VM_ENOMEM], stat_large, stat_splits, sim.allocs, sim.pt.tables);
-		if (!check_failed)
+		       stat_result[VM_ENOMEM], stat_large, stat_splits, stat_replaced,
+		       stat_clone_result[VM_OK], stat_clone_result[VM_EINVAL],
+		       stat_clone_result[VM_ENOMEM], sim.allocs, sim.pt.tables);
+		if (!check_failed) {
+			dst_teardown();
 			unmap_everything();
+		}
 	}
 }
 
@@ -1966,7 +2927,12 @@ int main(void)
 	RUN(for_each_range_runs);
 	RUN(top_of_address_space);
 	RUN(accessed_dirty_tolerated);
+	RUN(replace_repoints_one_page);
+	RUN(clone_copies_tables);
+	RUN(clone_refusals);
+	RUN(clone_enomem_each_table);
 	RUN(random_ops_match_model);
+	RUN(clone_random_spaces);
 	sim_teardown();
 	return check_done();
 }

@@ -401,20 +401,29 @@ static enum vm_result clone_table(struct pagetable *dst, struct pagetable *src, 
 	return r;
 }
 
+/* Can slots [first, last] be cloned: no 4 MiB page in src, nothing yet in dst? */
+static bool clonable(struct pagetable *dst, struct pagetable *src, unsigned first, unsigned last)
+{
+	for (unsigned pdx = first; pdx <= last; pdx++) {
+		pde_t pde = directory(src)[pdx];
+		if ((pde & PTE_P) && ((pde & PDE_PS) || (directory(dst)[pdx] & PTE_P)))
+			return false;
+	}
+	return true;
+}
+
 enum vm_result pt_clone(struct pagetable *dst, struct pagetable *src, unsigned first,
 			unsigned last, pt_clone_fn fn, void *arg)
 {
 	enum vm_result r = VM_OK;
 
-	if (first > last || last >= dst->limit_pdx || last >= src->limit_pdx)
-		return VM_EINVAL;
+	if (first > last || last >= dst->limit_pdx || last >= src->limit_pdx ||
+	    !clonable(dst, src, first, last))
+		return VM_EINVAL; /* checked before anything is copied: nothing changed */
 	for (unsigned pdx = first; pdx <= last && r == VM_OK; pdx++) {
 		pde_t pde = directory(src)[pdx];
-		if (!(pde & PTE_P))
-			continue;
-		if ((pde & PDE_PS) || (directory(dst)[pdx] & PTE_P))
-			return VM_EINVAL;
-		r = clone_table(dst, src, pdx, pde, fn, arg);
+		if (pde & PTE_P)
+			r = clone_table(dst, src, pdx, pde, fn, arg);
 	}
 	/* `fn` may have taken rights away from the source's entries. */
 	src->ops->flush(src->ctx, PGADDR(first, 0), (last - first + 1) * ENTRIES_PER_TABLE);

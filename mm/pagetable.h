@@ -126,9 +126,12 @@ void pt_free_tables(struct pagetable *pt, unsigned first, unsigned last);
  * take write access away for copy-on-write) and returns false when it runs
  * out of memory.  Copying a table costs one pass over its 1024 entries,
  * not a walk per page.  The slots must be empty in `dst` and hold no 4 MiB
- * page in `src` (VM_EINVAL, checked slot by slot).  On VM_ENOMEM, what was
- * copied stays in `dst` for the caller to undo; the source's cached
- * translations are flushed either way.
+ * page in `src`: otherwise VM_EINVAL, found before anything is copied, and
+ * nothing changes.  On VM_ENOMEM, what was copied stays in `dst` for the
+ * caller to undo; the source's cached translations are flushed either way.
+ * A table of `src` and one of `dst` are used at the same time, so the
+ * pt_ops must give them separate windows (the kernel's do when `src` is
+ * the loaded space, reached through the recursive mapping: fork's case).
  */
 typedef bool (*pt_clone_fn)(void *arg, uint32_t va, pte_t *src, pte_t *dst);
 enum vm_result pt_clone(struct pagetable *dst, struct pagetable *src, unsigned first,

@@ -133,9 +133,10 @@ static bool copy_page(void *arg, uint32_t va, pte_t *src, pte_t *dst)
 
 int uvm_fork(struct uvm *child, struct uvm *parent)
 {
-	int r = uvm_create(child);
+	int r;
 
-	if (r)
+	KASSERT(parent->as == vmm_current()); /* pt_clone reads it through the recursive map */
+	if ((r = uvm_create(child)))
 		return r;
 	child->vmas = parent->vmas;
 	child->brk_start = parent->brk_start;

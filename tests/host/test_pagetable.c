@@ -2568,6 +2568,34 @@ static void clone_enomem_each_table(void)
 	unmap_everything();
 }
 
+/*
+ * A slot that refuses (a 4 MiB page in the source, or a destination slot
+ * already present) after a slot whose table can be copied: the refusal must
+ * still change nothing -- and if pt_clone does copy first, the source
+ * entries fn changed must at least be flushed.
+ */
+static void clone_refusal_after_copies(void)
+{
+	sim_setup();
+	dst_setup();
+	CHECK_VM(op_map(0x0, 0x100000, 2 * PAGE_SIZE, RW | US), VM_OK);         /* slot 0 */
+	CHECK_VM(op_map(0xC00000, 0xC00000, LARGE, RW | US | PT_LARGE), VM_OK); /* slot 3 */
+	CHECK_VM(op_clone(0, 3, CLONE_COW), VM_EINVAL);
+	dst_empty();
+	CHECK_VM(op_map(0x1000000, 0x200000, PAGE_SIZE, RW | US), VM_OK); /* slot 4 */
+	dst_map(0x1000000, 0x700000, PAGE_SIZE, RW);
+	CHECK_VM(op_clone(0, 0, CLONE_COPY), VM_OK);
+	dst_empty();
+	dst_map(0x1000000, 0x700000, PAGE_SIZE, RW);
+	CHECK_VM(op_clone(0, 2, CLONE_COW), VM_OK);
+	dst_empty();
+	dst_map(0x1000000, 0x700000, PAGE_SIZE, RW);
+	CHECK_VM(op_protect(0x0, 2 * PAGE_SIZE, RW | US), VM_OK);
+	CHECK_VM(op_clone(0, 4, CLONE_COW), VM_EINVAL); /* slot 4 taken in the destination */
+	dst_teardown();
+	unmap_everything();
+}
+
 /* ---- randomized ------------------------------------------------------------ */
 
 static uint32_t rnd(void)
@@ -2753,37 +2781,6 @@ static void random_op(void)
 }
 
 /*
- * Keep a random clone range clear of a refusal pt_clone does not undo: it
- * checks slot by slot, so a slot that refuses (4 MiB page, destination
- * slot taken) after a table it already copied returns VM_EINVAL with that
- * copy in the destination, the source changed by fn and not flushed.  If
- * a table would be copied before a slot that refuses, end the range before
- * that slot or start it there.
- */
-static void clone_trim(struct clone_case *c)
-{
-	bool copies = false;
-
-	if (c->first > c->last || c->last >= NSLOTS)
-		return;
-	for (unsigned s = c->first; s <= c->last; s++) {
-		if (!sim.count[s])
-			continue;
-		if (!sim.large[s] && !(dst_dir_entry(s) & PTE_P)) {
-			copies = true;
-			continue;
-		}
-		if (copies) {
-			if (rnd_below(2))
-				c->last = s - 1;
-			else
-				c->first = s;
-		}
-		return;
-	}
-}
-
-/*
  * A random pt_clone of the space the random calls built into the empty
  * destination: some slots of an arena, now and then all 1024 or bad slot
  * numbers; sometimes with a destination slot taken first, a table budget,
@@ -2815,7 +2812,6 @@ static void random_clone(void)
 		else
 			c.last = NSLOTS + rnd_below(3);
 	}
-	clone_trim(&c);
 	clone_run(&c);
 	dst_empty();
 }
@@ -2931,6 +2927,7 @@ int main(void)
 	RUN(clone_copies_tables);
 	RUN(clone_refusals);
 	RUN(clone_enomem_each_table);
+	RUN(clone_refusal_after_copies);
 	RUN(random_ops_match_model);
 	RUN(clone_random_spaces);
 	sim_teardown();

@@ -167,6 +167,8 @@ int proc_spawn(const char *const *argv)
 	tf.ds = tf.es = tf.fs = tf.gs = tf.user_ss = GDT_USER_DATA;
 	tf.eflags = EFLAGS_IF | EFLAGS_RESERVED;
 	prepare_stack(p, &tf);
+	fpu_state_init(&p->fpu);
+	p->job = p->pid;
 	p->state = PROC_RUNNABLE;
 	return p->pid;
 }
@@ -184,7 +186,10 @@ int proc_fork(void)
 	}
 	prepare_stack(child, parent->tf);
 	child->tf->eax = 0; /* fork returns 0 in the child */
+	fpu_save(&child->fpu); /* the parent's registers, live: it is running */
+	fpu_restore(&child->fpu);
 	child->parent = parent;
+	child->job = parent->job;
 	child->state = PROC_RUNNABLE;
 	return child->pid;
 }
@@ -209,6 +214,19 @@ static struct proc *pick_next(void)
 	return NULL;
 }
 
+/*
+ * Load p's code-segment limit: the end of its highest executable region
+ * (none: one page over the unmapped page 0).  Called before every return
+ * to user mode, since mmap, mprotect and munmap move it.
+ */
+static uint32_t code_segment_end(const struct proc *p)
+{
+	uint32_t end = p->uvm.code_end ? p->uvm.code_end : PAGE_SIZE;
+
+	gdt_set_user_code_end(end);
+	return end;
+}
+
 static void run(struct proc *p)
 {
 	uint32_t start = pit_ticks;
@@ -217,11 +235,12 @@ static void run(struct proc *p)
 	p->wake_tick = 0;
 	proc_current = p;
 	tss_set_kernel_stack((uint32_t)p->kstack + KSTACK_SIZE);
-	/* No executable region at all: a one-page segment over the unmapped page 0. */
-	gdt_set_user_code_end(p->uvm.code_end ? p->uvm.code_end : PAGE_SIZE);
+	code_segment_end(p);
 	as_switch(p->uvm.as);
 	uvm_set_current(&p->uvm);
+	fpu_restore(&p->fpu);
 	switch_stacks(&scheduler_esp, p->kesp);
+	fpu_save(&p->fpu);
 	uvm_set_current(NULL);
 	proc_current = NULL;
 	p->ticks += pit_ticks - start;
@@ -280,10 +299,19 @@ static void send_kill(struct proc *p, int sig)
 		p->state = PROC_RUNNABLE;
 }
 
-static void kill_all(void)
+static void kill_job(int job)
 {
 	for (unsigned i = 0; i < PROC_MAX; i++)
-		send_kill(&procs[i], SIGKILL);
+		if (procs[i].job == job)
+			send_kill(&procs[i], SIGKILL);
+}
+
+static bool job_alive(int job)
+{
+	for (unsigned i = 0; i < PROC_MAX; i++)
+		if (procs[i].state != PROC_FREE && procs[i].job == job)
+			return true;
+	return false;
 }
 
 #define SIGNAL_MAX 64
@@ -316,8 +344,11 @@ int proc_run(const char *const *argv)
 	}
 	status = p->status;
 	proc_free(p);
-	kill_all();
-	proc_run_all();
+	kill_job(pid);
+	while (job_alive(pid)) {
+		reap_orphans();
+		schedule_once();
+	}
 	return status;
 }
 
@@ -369,7 +400,7 @@ int proc_waitpid(int pid, uint32_t status_addr, int options)
 	if (options & ~WNOHANG)
 		return -EINVAL;
 	/* A bad status pointer is refused before a child is reaped and lost. */
-	if (status_addr && copy_to_user(status_addr, &(int){ 0 }, sizeof(int)))
+	if (status_addr && !uvm_user_range_ok(status_addr, sizeof(int), VMA_WRITE))
 		return -EFAULT;
 	while (!(c = find_child(self, pid, &any))) {
 		if (!any)
@@ -423,10 +454,10 @@ static void explain_user_fault(const struct proc *p, const struct trap_frame *tf
 			tf->error & PF_W ? "write" : "read", uvm_fault_reason);
 	else if (tf->vector == 13 && tf->error == (GDT_USER_CODE & ~3u))
 		kprintf("general protection fault: a jump to code outside the executable "
-			"regions (the code segment ends at %08x)\n", p->uvm.code_end);
+			"regions (the code segment ends at %08x)\n", code_segment_end(p));
 	else if (tf->vector == 13)
 		kprintf("general protection fault (error 0x%x): a privileged instruction, or a "
-			"jump past the code segment's end at %08x\n", tf->error, p->uvm.code_end);
+			"jump past the code segment's end at %08x\n", tf->error, code_segment_end(p));
 	else
 		kprintf("%s\n", trap_name(tf->vector));
 }
@@ -443,14 +474,27 @@ static void user_fault(struct trap_frame *tf)
 
 static void leaving_kernel(struct trap_frame *tf)
 {
-	(void)tf;
-	if (!proc_current)
+	struct proc *p = proc_current;
+
+	if (!p)
 		return;
-	if (proc_current->kill_signal)
-		proc_exit(proc_current->kill_signal);
+	if (p->kill_signal)
+		proc_exit(p->kill_signal);
 	if (need_resched) {
 		need_resched = false;
 		proc_yield();
+	}
+	/*
+	 * iret to an EIP past the code segment's end would raise #GP in the
+	 * kernel (SDM vol. 2A, IRET): the process made its own code
+	 * non-executable (mprotect, munmap), so that is its fault.
+	 */
+	uint32_t end = code_segment_end(p);
+	if (tf->eip >= end) {
+		kprintf("pid %d (%s): killed by signal %d at EIP %08x: its code is no longer "
+			"executable (the code segment ends at %08x)\n", p->pid, p->name, SIGSEGV,
+			tf->eip, end);
+		proc_exit(SIGSEGV);
 	}
 }
 
@@ -464,6 +508,7 @@ void syscall_init(void);
 
 void proc_init(void)
 {
+	fpu_init();
 	pageref_init();
 	fault_add_resolver(uvm_fault);
 	trap_set_user_hooks(user_fault, leaving_kernel);

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/x86/fpu.h"
 #include "arch/x86/trap.h"
 #include "mm/uvm.h"
 
@@ -38,6 +39,7 @@ enum proc_state { PROC_FREE, PROC_RUNNABLE, PROC_RUNNING, PROC_SLEEPING, PROC_ZO
 
 struct proc {
 	int pid;
+	int job;                /* the pid of the proc_spawn'd ancestor: proc_run's unit */
 	enum proc_state state;
 	char name[PROC_NAME_MAX];
 	struct proc *parent;    /* NULL: the kernel started it, or its parent died */
@@ -51,6 +53,7 @@ struct proc {
 	int kill_signal;        /* set: the process dies on its way to user mode */
 	int status;             /* ZOMBIE: its wait status */
 	uint32_t ticks;         /* timer ticks it was running at */
+	struct fpu_state fpu;   /* x87/SSE registers while switched out */
 };
 
 extern struct proc *proc_current;
@@ -68,7 +71,7 @@ int proc_spawn(const char *const *argv);
 
 /*
  * Spawn argv and run processes until it has exited; then end whatever it
- * left running and reap everything.  Its wait status, or a negative errno
+ * left running (its descendants, not other jobs) and reap them.  Its wait status, or a negative errno
  * from proc_spawn.
  */
 int proc_run(const char *const *argv);

@@ -233,8 +233,9 @@ bool uvm_fault(const struct page_fault *pf)
 	uint32_t page = PAGE_DOWN(pf->addr);
 	struct vma *v;
 
-	if (!u || pf->addr >= USER_TOP)
-		return false; /* a kernel-half fault: not a user region's business */
+	uvm_fault_oom = false;
+	if (!u || pf->addr >= USER_TOP) /* a kernel-half fault: not a user region's business */
+		return refuse("an access to the kernel half", false);
 	if (!(pf->error & PF_U) && !in_uaccess)
 		return refuse("the kernel touched user memory outside copy-in/copy-out", false);
 	if (!(v = vma_find(&u->vmas, pf->addr)) && !(v = grow_stack(u, pf->addr)))
@@ -421,8 +422,11 @@ uint32_t uvm_brk(struct uvm *u, uint32_t new_brk)
 
 static uint32_t vma_prot_of(uint32_t linux_prot)
 {
-	/* PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4 match VMA_READ/WRITE/EXEC. */
-	return linux_prot & (VMA_READ | VMA_WRITE | VMA_EXEC);
+	/* PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4 match VMA_READ/WRITE/EXEC;
+	 * x86 pages that can be written or run can be read (Linux says so too). */
+	uint32_t prot = linux_prot & (VMA_READ | VMA_WRITE | VMA_EXEC);
+
+	return prot ? prot | VMA_READ : 0;
 }
 
 static void update_code_end(struct uvm *u)
@@ -447,6 +451,8 @@ int32_t uvm_mmap(struct uvm *u, uint32_t addr, uint32_t len, uint32_t prot, uint
 		return -EINVAL;
 	if (size == 0)
 		return -ENOMEM; /* rounding up wrapped: more than the address space */
+	if (!can_commit(size))
+		return -ENOMEM;
 	if (flags & MAP_FIXED) {
 		if (addr % PAGE_SIZE || !user_range(addr, size))
 			return -EINVAL;
@@ -455,7 +461,7 @@ int32_t uvm_mmap(struct uvm *u, uint32_t addr, uint32_t len, uint32_t prot, uint
 	} else if (!vma_find_free(&u->vmas, size, USER_BASE, USER_MMAP_TOP, &addr)) {
 		return -ENOMEM;
 	}
-	if (!can_commit(size) || add_region(u, addr, addr + size, vma_prot_of(prot), VMA_ANON, 0, 0, 0))
+	if (add_region(u, addr, addr + size, vma_prot_of(prot), VMA_ANON, 0, 0, 0))
 		return -ENOMEM;
 	return (int32_t)addr;
 }
@@ -500,10 +506,12 @@ int32_t uvm_mprotect(struct uvm *u, uint32_t addr, uint32_t len, uint32_t prot)
 {
 	uint32_t size = PAGE_UP(len), p = vma_prot_of(prot);
 
-	if (addr % PAGE_SIZE || (prot & ~7u) || !user_range(addr, size))
+	if (addr % PAGE_SIZE || (prot & ~7u))
 		return -EINVAL;
-	if (size == 0)
+	if (len == 0)
 		return 0;
+	if (size == 0 || !user_range(addr, size))
+		return -ENOMEM; /* past the end of the address space: not mapped */
 	if (!vma_range_ok(&u->vmas, addr, size, 0))
 		return -ENOMEM; /* Linux: part of the range is not mapped */
 	/* x86 pages are always readable: PROT_NONE needs the page unmapped, and

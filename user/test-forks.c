@@ -59,8 +59,10 @@ int main(void)
 	printf("ok: %d concurrent children collected by waitpid(-1), getpid() == fork's answer\n",
 	       CONCURRENT);
 
+	status = 12345;
 	CHECK_EQ(sys_waitpid(-1, &status, 0), -ECHILD);
 	CHECK_EQ(sys_waitpid(pids[0], &status, 0), -ECHILD);
+	CHECK_EQ(status, 12345); /* nothing reaped: the status is not written */
 	CHECK_EQ(sys_waitpid(-1, NULL, 0), -ECHILD);
 	printf("ok: no children left: waitpid gives -ECHILD\n");
 
@@ -72,6 +74,21 @@ int main(void)
 	CHECK_EQ(sys_waitpid(pid, NULL, 0), pid);
 	CHECK_EQ(sys_waitpid(-1, NULL, 0), -ECHILD);
 	printf("ok: waitpid with a NULL status reaps\n");
+
+	/* WNOHANG with a child still running: 0, and the status left alone. */
+	pid = sys_fork();
+	CHECK(!sys_failed(pid));
+	if (pid == 0) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		sys_nanosleep(&ts, NULL);
+		sys_exit_group(4);
+	}
+	status = 12345;
+	CHECK_EQ(sys_waitpid(pid, &status, WNOHANG), 0);
+	CHECK_EQ(status, 12345);
+	CHECK_EQ(sys_waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 4);
+	printf("ok: WNOHANG on a running child: 0, status untouched\n");
 
 	CHECK_EQ(sys_getpid(), me);
 	CHECK_EQ(sys_getppid(), parent);

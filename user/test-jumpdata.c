@@ -93,5 +93,15 @@ int main(void)
 	expect_segv("far call into the heap", far_call, (void *)heap);
 	expect_near_segv("near call into the heap", call, (void *)heap);
 	CHECK_EQ(sys_brk((void *)brk0), brk0);
+	/* Code in a fresh PROT_EXEC mapping runs at once (the limit moves with mmap). */
+	long exec = sys_mmap_anon(PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
+	CHECK(!sys_failed(exec));
+	((unsigned char *)exec)[0] = NEAR_RET;
+	((unsigned char *)exec)[1] = FAR_RET;
+	int status = child_run(far_call, (void *)exec);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	call((void *)exec);
+	CHECK_EQ(sys_munmap((void *)exec, PAGE_SIZE), 0);
+	printf("ok: a far call into a new PROT_EXEC mapping returns\n");
 	return checks_done("test-jumpdata");
 }

@@ -15,7 +15,10 @@
  *  - bad arguments: length 0 -> -EINVAL; MAP_FIXED with an unaligned
  *    address -> -EINVAL; munmap or mprotect of an unaligned address ->
  *    -EINVAL; a length that can never fit (3.75 GiB, and 0xffffffff whose
- *    page rounding overflows) -> -ENOMEM.
+ *    page rounding overflows) -> -ENOMEM, and so does mprotect of
+ *    0xffffffff bytes;
+ *  - PROT_WRITE alone can be read (on x86 it implies PROT_READ, on Linux
+ *    too).
  */
 #include "lib/ulib.h"
 
@@ -93,7 +96,20 @@ int main(void)
 	CHECK_EQ(sys_mprotect((void *)(r + 12), PAGE_SIZE, PROT_READ), -EINVAL);
 	CHECK_EQ(sys_mmap_anon(0xf0000000ul, PROT_READ | PROT_WRITE), -ENOMEM);
 	CHECK_EQ(sys_mmap_anon(0xfffffffful, PROT_READ | PROT_WRITE), -ENOMEM);
+	CHECK_EQ(sys_mprotect((void *)r, 0xfffffffful, PROT_READ), -ENOMEM);
 	printf("ok: length 0, unaligned MAP_FIXED/munmap/mprotect -> -EINVAL; "
-	       "3.75 GiB and 0xffffffff -> -ENOMEM\n");
+	       "3.75 GiB and 0xffffffff -> -ENOMEM, mprotect of 0xffffffff bytes too\n");
+
+	/*
+	 * A write-only mapping can be written and read, as x86 pages always
+	 * can.  (Exec-only is not checked: Linux on a CPU with protection keys
+	 * makes it really execute-only.)
+	 */
+	long w = sys_mmap_anon(PAGE_SIZE, PROT_WRITE);
+	CHECK(!sys_failed(w));
+	*(volatile char *)w = 5;
+	CHECK_EQ(*(volatile char *)w, 5);
+	CHECK_EQ(sys_munmap((void *)w, PAGE_SIZE), 0);
+	printf("ok: PROT_WRITE alone can be written and read\n");
 	return checks_done("test-mmap");
 }

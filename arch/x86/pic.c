@@ -7,6 +7,7 @@
  */
 #include "pic.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "io.h"
@@ -20,6 +21,9 @@
 #define ICW4_8086      0x01
 #define CASCADE_IRQ    2
 #define EOI            0x20
+#define READ_ISR       0x0B
+#define SPURIOUS_MASTER 7
+#define SPURIOUS_SLAVE  15
 
 static uint16_t mask = 0xFFFF & ~(1u << CASCADE_IRQ);
 
@@ -27,6 +31,25 @@ static void write_mask(void)
 {
 	outb(MASTER_DATA, mask & 0xFF);
 	outb(SLAVE_DATA, mask >> 8);
+}
+
+/*
+ * A line that drops before the PIC delivers its interrupt shows up as IRQ 7
+ * (or 15 on the slave) with its in-service bit clear: a spurious interrupt,
+ * to be ignored, and for the master not even acknowledged (the slave's
+ * cascade input on the master was real, so the master gets its EOI).
+ */
+static bool spurious(struct trap_frame *tf)
+{
+	unsigned irq = tf->vector - TRAP_IRQ0;
+	uint16_t cmd = irq >= 8 ? SLAVE_CMD : MASTER_CMD;
+
+	outb(cmd, READ_ISR);
+	if (inb(cmd) & 0x80) /* really in service: a real IRQ 7 or 15 */
+		pic_eoi(irq);
+	else if (irq >= 8)
+		outb(MASTER_CMD, EOI);
+	return true;
 }
 
 void pic_init(void)
@@ -40,6 +63,8 @@ void pic_init(void)
 	outb(MASTER_DATA, ICW4_8086);
 	outb(SLAVE_DATA, ICW4_8086);
 	write_mask();
+	trap_set_handler(TRAP_IRQ0 + SPURIOUS_MASTER, spurious);
+	trap_set_handler(TRAP_IRQ0 + SPURIOUS_SLAVE, spurious);
 }
 
 void pic_unmask(unsigned irq)

@@ -61,6 +61,10 @@ void idt_init(void)
 {
 	for (unsigned v = 0; v < TRAP_COUNT; v++)
 		set_gate(v, trap_entries[v], GATE_INTERRUPT_32);
+	/* int3 and into are instructions user programs may execute (debuggers,
+	 * overflow checks): they must reach #BP and #OF, not #GP. */
+	set_gate(TRAP_BP, trap_entries[TRAP_BP], GATE_USER_INT_32);
+	set_gate(TRAP_OF, trap_entries[TRAP_OF], GATE_USER_INT_32);
 	struct idt_pointer p = { sizeof(idt) - 1, (uint32_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(p));
 }
@@ -113,6 +117,12 @@ void trap_report(const struct trap_frame *tf)
 	kprintf("  DS=%04x ES=%04x FS=%04x GS=%04x\n", tf->ds, tf->es, tf->fs, tf->gs);
 }
 
+/* NMI, #DF and #MC say something about the machine, not the program running. */
+static bool caused_by_instruction(unsigned vector)
+{
+	return vector != TRAP_NMI && vector != TRAP_DF && vector != TRAP_MC;
+}
+
 static void __attribute__((noreturn)) unhandled(struct trap_frame *tf)
 {
 	if (explainers[tf->vector])
@@ -127,7 +137,7 @@ void trap_dispatch(struct trap_frame *tf)
 	bool handled = handlers[tf->vector] && handlers[tf->vector](tf);
 
 	if (!handled && tf->vector < TRAP_COUNT) {
-		if (trap_from_user(tf) && user_fault_hook)
+		if (trap_from_user(tf) && user_fault_hook && caused_by_instruction(tf->vector))
 			user_fault_hook(tf);
 		else if (!extable_fixup(tf))
 			unhandled(tf);

@@ -22,7 +22,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define TRAP_NMI 2
+#define TRAP_BP 3  /* int3 */
+#define TRAP_OF 4  /* into */
 #define TRAP_DF 8  /* double fault */
+#define TRAP_MC 18 /* machine check */
 #define TRAP_PF 14 /* page fault */
 #define TRAP_COUNT 32 /* exceptions; vectors 32-47 are the PIC's IRQs */
 #define TRAP_IRQ0  32

@@ -38,17 +38,22 @@ const char *describe_status(int status)
 	return buf;
 }
 
-void expect_segv(const char *what, void (*fn)(void *), void *arg)
+void expect_signal(const char *what, int sig, void (*fn)(void *), void *arg)
 {
 	int status = child_run(fn, arg);
 
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSEGV) {
-		dprintf(2, "FAIL %s: expected death by SIGSEGV, child %s (status 0x%x)\n",
-			what, describe_status(status), status);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != sig) {
+		dprintf(2, "FAIL %s: expected death by signal %d, child %s (status 0x%x)\n",
+			what, sig, describe_status(status), status);
 		sys_exit_group(1);
 	}
 	checks_passed++;
-	printf("ok: %s: killed by SIGSEGV\n", what);
+	printf("ok: %s: killed by signal %d\n", what, sig);
+}
+
+void expect_segv(const char *what, void (*fn)(void *), void *arg)
+{
+	expect_signal(what, SIGSEGV, fn, arg);
 }
 
 void peek(void *arg)

@@ -19,6 +19,9 @@ int child_run(void (*fn)(void *), void *arg);
  * print "ok: WHAT: killed by SIGSEGV" or fail, describing the status. */
 void expect_segv(const char *what, void (*fn)(void *), void *arg);
 
+/* The same for any signal: the child must be killed by `sig`. */
+void expect_signal(const char *what, int sig, void (*fn)(void *), void *arg);
+
 /* "exited with status N" or "killed by signal N", in a static buffer. */
 const char *describe_status(int status);
 

@@ -55,6 +55,9 @@ static inline int sys_failed(long ret)
 #define PAGE_SIZE	4096u
 
 /* Signals a test expects to see. */
+#define SIGILL		4
+#define SIGTRAP		5
+#define SIGFPE		8
 #define SIGKILL		9
 #define SIGSEGV		11
 #define WNOHANG		1

@@ -14,55 +14,27 @@
  */
 #include "lib/ulib.h"
 
-static void do_int3(void *unused)
-{
-	(void)unused;
-	__asm__ volatile("int3");
-}
+/* A child body that executes one instruction the CPU must refuse. */
+#define ONE_INSTRUCTION(name, insn)                   \
+	static void name(void *unused)                \
+	{                                             \
+		(void)unused;                         \
+		__asm__ volatile(insn ::: "eax", "memory"); \
+	}
 
-static void do_int14(void *unused)
-{
-	(void)unused;
-	__asm__ volatile("int $14");
-}
-
-static void do_int32(void *unused)
-{
-	(void)unused;
-	__asm__ volatile("int $0x20");
-}
-
-static void do_ud2(void *unused)
-{
-	(void)unused;
-	__asm__ volatile("ud2");
-}
+ONE_INSTRUCTION(do_int3, "int3")
+ONE_INSTRUCTION(do_int14, "int $14")
+ONE_INSTRUCTION(do_int32, "int $0x20")
+ONE_INSTRUCTION(do_ud2, "ud2")
+ONE_INSTRUCTION(do_cli, "cli")
+ONE_INSTRUCTION(do_hlt, "hlt")
+ONE_INSTRUCTION(do_inb, "inb $0x80, %%al")
 
 static void do_divide_by_zero(void *zero)
 {
 	unsigned q = 1, d = *(volatile unsigned *)zero;
 
 	__asm__ volatile("xor %%edx, %%edx; divl %1" : "+a"(q) : "r"(d) : "edx");
-}
-
-static void do_cli(void *unused)
-{
-	(void)unused;
-	__asm__ volatile("cli");
-}
-
-static void do_hlt(void *unused)
-{
-	(void)unused;
-	__asm__ volatile("hlt");
-}
-
-static void do_inb(void *unused)
-{
-	unsigned char v;
-
-	(void)unused;
-	__asm__ volatile("inb $0x80, %0" : "=a"(v));
 }
 
 extern char __executable_start[], etext[];

@@ -92,6 +92,64 @@ bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struc
 	return true;
 }
 
+bool kalloc_big_heap(struct kalloc *ka, uintptr_t base, uintptr_t limit, size_t big_min,
+		     const struct heap_config *cfg, const struct heap_backend *backend)
+{
+	if (!cfg->page_size || base % cfg->page_size || limit <= base || !big_min)
+		return false;
+	ka->big_setup = (struct kalloc_big_setup){ base, limit, *cfg, *backend };
+	ka->big_min = big_min;
+	return true;
+}
+
+/*
+ * The big heap, set up now if this is its first block; NULL if it cannot
+ * be (the caller then uses the general heap).  It reports through the
+ * general heap's reporter.
+ */
+static struct heap *big_heap(struct kalloc *ka)
+{
+	const struct kalloc_big_setup *b = &ka->big_setup;
+
+	if (!ka->big_ready) {
+		if (!heap_init(&ka->big, b->base, b->limit, &b->cfg, &b->backend))
+			return NULL;
+		ka->big.report = ka->heap.report;
+		ka->big_ready = true;
+	}
+	return &ka->big;
+}
+
+/* A block of the big heap, numbered by the one sequence counter (the general heap's). */
+static void *big_alloc(struct kalloc *ka, struct heap *big, size_t size, size_t align,
+		       const void *caller)
+{
+	big->seq = ka->heap.seq;
+	void *p = heap_alloc(big, size, align, caller);
+	ka->heap.seq = big->seq;
+	return p;
+}
+
+static bool in_big(const struct kalloc *ka, const void *p)
+{
+	return ka->big_ready && (uintptr_t)p >= ka->big.base && (uintptr_t)p < ka->big.end;
+}
+
+/* Both heaps' peaks of mapped and requested bytes (they rise only on allocation). */
+static void note_peaks(struct kalloc *ka)
+{
+	size_t size = ka->heap.stats.heap_size, requested = ka->heap.stats.requested;
+
+	if (ka->big_ready) {
+		size += ka->big.stats.heap_size;
+		requested += ka->big.stats.requested;
+	}
+	if (size > ka->stats.peak_heaps_size)
+		ka->stats.peak_heaps_size = size;
+	if (requested > ka->stats.peak_heaps_requested)
+		ka->stats.peak_heaps_requested = requested;
+}
+
 static struct kmem_cache *class_for(struct kalloc *ka, size_t size)
 {
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
@@ -231,6 +289,7 @@ static void *count_failure(struct kalloc *ka, void *p)
 {
 	if (!p)
 		ka->stats.failed++;
+	note_peaks(ka);
 	return p;
 }
 
@@ -248,7 +307,9 @@ void *kalloc_aligned(struct kalloc *ka, size_t size, size_t align, const void *c
 	struct kmem_cache *c = align <= HEAP_ALIGN ? class_for(ka, size) : NULL;
 	if (c)
 		return count_failure(ka, slab_alloc(c, size, caller));
-	return count_failure(ka, heap_alloc(&ka->heap, size, align, caller));
+	struct heap *big = ka->big_min && size >= ka->big_min ? big_heap(ka) : NULL;
+	void *p = big ? big_alloc(ka, big, size, align, caller) : NULL;
+	return count_failure(ka, p ? p : heap_alloc(&ka->heap, size, align, caller));
 }
 
 void *kalloc_alloc(struct kalloc *ka, size_t size, const void *caller)
@@ -302,6 +363,8 @@ bool kalloc_free(struct kalloc *ka, void *p, const void *caller)
 		return slab_free(c, p, caller);
 	if (in_heap(ka, p))
 		return heap_free(&ka->heap, p, caller);
+	if (in_big(ka, p))
+		return heap_free(&ka->big, p, caller);
 	struct huge_alloc **r = huge_find(ka, p);
 	if (!r) {
 		report(ka, HEAP_ERR_INVALID_FREE, p, "not a pointer this allocator returned");
@@ -329,6 +392,8 @@ size_t kalloc_usable_size(struct kalloc *ka, const void *p)
 		return slab_object_info(c, p, &info) ? info.usable : 0;
 	if (in_heap(ka, p))
 		return heap_usable_size(&ka->heap, p);
+	if (in_big(ka, p))
+		return heap_usable_size(&ka->big, p);
 	struct huge_alloc **r = huge_find(ka, p);
 	return !r ? 0 : (*r)->sampled ? (*r)->requested : (*r)->size;
 }
@@ -356,7 +421,7 @@ void *kalloc_realloc(struct kalloc *ka, void *p, size_t size, const void *caller
 		report(ka, HEAP_ERR_INVALID_FREE, p, "realloc of a pointer this allocator did not return");
 		return NULL;
 	}
-	struct huge_alloc **r = in_heap(ka, p) ? NULL : huge_find(ka, p);
+	struct huge_alloc **r = in_heap(ka, p) || in_big(ka, p) ? NULL : huge_find(ka, p);
 	if (fits_in_place(ka, size, old) && !(r && (*r)->sampled)) /* sampled: the canary must follow */
 		return p;
 	void *q = kalloc_alloc(ka, size, caller);
@@ -394,6 +459,8 @@ void kalloc_for_each_live(struct kalloc *ka, uint32_t since,
 	struct live_filter f = { ka, fn, arg };
 
 	heap_for_each_live(&ka->heap, since, heap_block_visit, &f);
+	if (ka->big_ready)
+		heap_for_each_live(&ka->big, since, fn, arg);
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
 		slab_for_each_live(&ka->classes[i], since, fn, arg);
 	for (size_t i = 0; i < ka->huge_buckets; i++) {
@@ -429,9 +496,42 @@ static void check_huge(struct kalloc *ka, struct invariant_check *c)
 		invariant_broken(c, "huge statistics disagree with the records");
 }
 
+static void big_block_visit(void *arg, const struct heap_block_info *b)
+{
+	struct live_filter *f = arg;
+
+	if (b->usable < f->ka->big_min)
+		(*(unsigned *)f->arg)++;
+}
+
+/*
+ * The big heap: its own invariants (heap_check), a region apart from the
+ * general heap's, and only blocks of at least big_min (a block a realloc
+ * shrank in place keeps its size, so `usable` is what is checked).
+ */
+static unsigned check_big(struct kalloc *ka, char *why, size_t why_size)
+{
+	struct invariant_check c;
+	unsigned small = 0;
+	struct live_filter f = { ka, NULL, &small };
+
+	if (!ka->big_ready)
+		return 0;
+	unsigned problems = heap_check(&ka->big, why, why_size);
+	invariant_check_start(&c, problems ? NULL : why, why_size);
+	if (ka->big.base < ka->heap.limit && ka->heap.base < ka->big.limit)
+		invariant_broken(&c, "the big heap's region overlaps the general heap's");
+	heap_for_each_live(&ka->big, 0, big_block_visit, &f);
+	if (small)
+		invariant_broken(&c, "a block below big_min in the big heap");
+	return problems + c.problems;
+}
+
 unsigned kalloc_check(struct kalloc *ka, char *why, size_t why_size)
 {
 	unsigned problems = heap_check(&ka->heap, why, why_size);
+
+	problems += check_big(ka, problems ? NULL : why, why_size);
 
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
 		problems += slab_cache_check(&ka->classes[i], problems ? NULL : why, why_size);
@@ -448,4 +548,6 @@ void kalloc_trim(struct kalloc *ka)
 		slab_cache_shrink(&ka->classes[i]);
 	slab_cache_shrink(&ka->huge_records);
 	heap_trim(&ka->heap);
+	if (ka->big_ready)
+		heap_trim(&ka->big);
 }

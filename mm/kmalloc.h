@@ -2,9 +2,14 @@
  * kmalloc.h - the allocator front: size classes in slab caches, larger
  * sizes in the general heap, huge ones as whole pages.
  *
- *     size <= 1024 bytes   one of seven slab caches (16, 32, ... 1024)
+ *     size <= 1024 bytes   one of twelve slab caches (16, 32, 48, ... 1024)
  *     size <  huge_min     the boundary-tag heap (mm/heap.h)
  *     size >= huge_min     whole pages from the huge backend
+ *
+ * Optionally (kalloc_big_heap), sizes from big_min up to huge_min go to a
+ * second boundary-tag heap over a region of its own: big blocks that die
+ * in random order then leave their holes among other big blocks, where
+ * the next big request can use them, not among small blocks.
  *
  * An allocator instance (struct kalloc) is portable: the kernel's
  * kmalloc() (mm/kheap.c) and the host's LD_PRELOAD library are each one
@@ -65,11 +70,28 @@ struct kalloc {
 	 * its end and the page's (alignment) hold a canary checked on free.
 	 */
 	unsigned sample_every, sample_count;
+	/*
+	 * The big heap (kalloc_big_heap): blocks of big_min <= size <
+	 * huge_min.  big_min 0: none.  It is set up on its first block, so an
+	 * allocator that never sees one maps nothing for it.
+	 */
+	struct heap big;
+	size_t big_min;
+	bool big_ready;
+	struct kalloc_big_setup {
+		uintptr_t base, limit;
+		struct heap_config cfg;
+		struct heap_backend backend;
+	} big_setup;
 	struct kalloc_stats {
 		uint64_t failed;       /* requests that returned NULL */
 		uint64_t bad_frees;    /* frees of pointers that are none of ours */
 		size_t huge_live, huge_bytes;
 		uint64_t sampled;      /* allocations placed before a guard page */
+		/* Both heaps together (the general heap and the big one): the
+		 * peaks of their mapped bytes and of the bytes requested from
+		 * them, the fragmentation figure's two terms. */
+		size_t peak_heaps_size, peak_heaps_requested;
 	} stats;
 	/* Reports for bad frees of pointers that no layer owns; may be NULL. */
 	void (*report)(struct kalloc *ka, enum heap_error e, const void *ptr, const char *detail);
@@ -91,6 +113,14 @@ static inline unsigned kalloc_class_index(const struct kalloc *ka, const struct 
 /* Set up `ka` over the heap region [base, limit); false if the heap cannot start. */
 bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struct heap_config *cfg,
 		 const struct heap_backend *heap_backend, const struct huge_backend *huge);
+
+/*
+ * Serve sizes from big_min up to huge_min from a heap of their own over
+ * [base, limit), with the same kind of backend; set up on first use.
+ * False (nothing changed) for a region heap_init would refuse.
+ */
+bool kalloc_big_heap(struct kalloc *ka, uintptr_t base, uintptr_t limit, size_t big_min,
+		     const struct heap_config *cfg, const struct heap_backend *backend);
 
 void *kalloc_alloc(struct kalloc *ka, size_t size, const void *caller);
 /* `align` a power of two; the result is a multiple of it. */

@@ -29,6 +29,14 @@
 #define RESERVE ((size_t)256 << 20)
 #define CALLER(n) ((const void *)(uintptr_t)(0xCA110000u + 16u * (n)))
 
+/* Run a helper that may fail a CHECK; stop the case if it did. */
+#define TRY(call)                 \
+	do {                      \
+		call;             \
+		if (check_failed) \
+			return;   \
+	} while (0)
+
 static struct kalloc ka;
 static char *reservation;
 static unsigned bad_reports;
@@ -327,6 +335,112 @@ static void class_index_exact(void)
 	expect_consistent();
 }
 
+/* ---- the big heap ------------------------------------------------------------ */
+
+#define BIG_MIN (16 * 1024)
+
+/* The lower half of the reservation for the general heap, the upper for the big one. */
+static void start_with_big_heap(void)
+{
+	static const struct heap_backend heap = { grow, shrink, NULL };
+	const struct heap_config cfg = { PAGE, PAGE, 16 * PAGE, 0, HEAP_BEST_FIT, false };
+
+	start(0);
+	CHECK(!kalloc_big_heap(&ka, (uintptr_t)reservation + 1, (uintptr_t)reservation + RESERVE,
+			       BIG_MIN, &cfg, &heap), "an unaligned big region was accepted");
+	CHECK(kalloc_big_heap(&ka, (uintptr_t)reservation + RESERVE / 2, (uintptr_t)reservation + RESERVE,
+			      BIG_MIN, &cfg, &heap), "kalloc_big_heap refused");
+	ka.heap.limit = (uintptr_t)reservation + RESERVE / 2; /* the halves must not meet */
+}
+
+static bool in_upper_half(const void *p)
+{
+	return (uintptr_t)p >= (uintptr_t)reservation + RESERVE / 2 &&
+	       (uintptr_t)p < (uintptr_t)reservation + RESERVE;
+}
+
+struct seq_order {
+	uint32_t since;
+	unsigned count, big;
+};
+
+static void count_since(void *arg, const struct heap_block_info *b)
+{
+	struct seq_order *o = arg;
+
+	o->count++;
+	o->big += in_upper_half(b->ptr);
+}
+
+/*
+ * Sizes from big_min up (and below huge_min) go to the big heap and
+ * nowhere else; smaller ones never do.  The big heap maps nothing before
+ * its first block; free, ksize, realloc (both ways across the threshold)
+ * and the leak listing find its blocks; its bad frees are refused; the
+ * combined peaks are the sum of both heaps'; kalloc_check sees its
+ * invariants, and a block below big_min planted in it.
+ */
+static void big_blocks_apart(void)
+{
+	static unsigned char *p[64];
+	size_t general_before;
+
+	TRY(start_with_big_heap());
+	CHECK(!ka.big_ready, "the big heap was set up before its first block");
+	general_before = ka.heap.stats.heap_size;
+	unsigned char *small = kalloc_alloc(&ka, BIG_MIN - 1, CALLER(30));
+	CHECK(small && !in_upper_half(small) && !ka.big_ready, "a block below big_min went to the big heap");
+	uint32_t mark = kalloc_mark(&ka);
+	for (unsigned i = 0; i < 64; i++) {
+		size_t size = BIG_MIN + (size_t)check_random_below(ka.huge_min - BIG_MIN);
+		p[i] = i % 4 ? kalloc_alloc(&ka, size, CALLER(31)) : kalloc_aligned(&ka, size, 4096, CALLER(31));
+		CHECK(p[i] && in_upper_half(p[i]), "block %u of %zu bytes is not in the big heap", i, size);
+		CHECK(i % 4 || (uintptr_t)p[i] % 4096 == 0, "aligned big block misaligned");
+		CHECK(kalloc_usable_size(&ka, p[i]) >= size, "ksize of big block %u too small", i);
+		memset(p[i], (int)i, size);
+	}
+	CHECK(ka.big_ready, "no big heap after big blocks");
+	CHECK_EQ(ka.heap.stats.heap_size, general_before); /* nothing big landed below */
+	struct seq_order o = { mark, 0, 0 };
+	kalloc_for_each_live(&ka, mark, count_since, &o);
+	CHECK(o.count == 64 && o.big == 64, "leak listing since the mark: %u blocks, %u big", o.count, o.big);
+	CHECK(ka.stats.peak_heaps_size >= ka.heap.stats.heap_size + ka.big.stats.heap_size &&
+	      ka.stats.peak_heaps_requested >= ka.heap.stats.requested + ka.big.stats.requested,
+	      "combined peaks below the sum of the heaps");
+	expect_consistent();
+
+	/* Bad frees into the big heap: refused, counted, nothing changed. */
+	CHECK(!kalloc_free(&ka, p[0] + 16, CALLER(32)), "interior free of a big block accepted");
+	CHECK(kalloc_free(&ka, p[1], CALLER(32)), "free of a big block refused");
+	CHECK(!kalloc_free(&ka, p[1], CALLER(32)), "double free of a big block accepted");
+	CHECK_EQ(ka.big.stats.errors[HEAP_ERR_INVALID_FREE] + ka.big.stats.errors[HEAP_ERR_DOUBLE_FREE], 2);
+	p[1] = NULL;
+	expect_consistent();
+
+	/* realloc across the threshold, both ways, keeps the contents. */
+	unsigned char *q = kalloc_realloc(&ka, small, 2 * BIG_MIN, CALLER(33));
+	CHECK(q && in_upper_half(q), "realloc up across big_min did not move to the big heap");
+	q = kalloc_realloc(&ka, q, 100, CALLER(33));
+	CHECK(q && !in_upper_half(q), "realloc down to 100 bytes stayed in the big heap");
+	CHECK(kalloc_free(&ka, q, CALLER(33)), "free after realloc refused");
+	for (unsigned i = 0; i < 64; i++) {
+		size_t n = kalloc_usable_size(&ka, p[i]);
+		for (size_t j = 0; p[i] && j < n && j < BIG_MIN; j++)
+			CHECK(p[i][j] == (unsigned char)i, "big block %u byte %zu changed", i, j);
+		CHECK(kalloc_free(&ka, p[i], CALLER(34)), "free of big block %u refused", i);
+	}
+	CHECK_EQ(ka.big.stats.live_blocks, 0);
+	expect_consistent();
+
+	/* kalloc_check must see a block below big_min in the big heap. */
+	void *planted = heap_alloc(&ka.big, 100, 0, CALLER(35));
+	char why[160];
+	CHECK(planted && kalloc_check(&ka, why, sizeof(why)) == 1 && strstr(why, "below big_min"),
+	      "a small block in the big heap was not found (%s)", why);
+	heap_free(&ka.big, planted, CALLER(35));
+	expect_consistent();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -337,5 +451,6 @@ int main(void)
 	RUN(sampling_every_third);
 	RUN(index_multiply_matches_division);
 	RUN(class_index_exact);
+	RUN(big_blocks_apart);
 	return check_done();
 }

@@ -29,14 +29,6 @@
 #define RESERVE ((size_t)256 << 20)
 #define CALLER(n) ((const void *)(uintptr_t)(0xCA110000u + 16u * (n)))
 
-/* Run a helper that may fail a CHECK; stop the case if it did. */
-#define TRY(call)                 \
-	do {                      \
-		call;             \
-		if (check_failed) \
-			return;   \
-	} while (0)
-
 static struct kalloc ka;
 static char *reservation;
 static unsigned bad_reports;
@@ -385,7 +377,9 @@ static void big_blocks_apart(void)
 	static unsigned char *p[64];
 	size_t general_before;
 
-	TRY(start_with_big_heap());
+	start_with_big_heap();
+	if (check_failed)
+		return;
 	CHECK(!ka.big_ready, "the big heap was set up before its first block");
 	general_before = ka.heap.stats.heap_size;
 	unsigned char *small = kalloc_alloc(&ka, BIG_MIN - 1, CALLER(30));

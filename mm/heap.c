@@ -29,6 +29,25 @@
  * absorbed by a neighbour's coalescing, its old header is marked MERGED, so
  * freeing that pointer again is still recognised as a double free.
  *
+ * Purging.  A big free block's memory is useless until it is handed out
+ * again, but only its whole pages *inside* it can be given back: its first
+ * page holds its header and links (and later maybe a split's), the page
+ * at its end the next block's header with the boundary tag.  A free block
+ * keeps one number for this, `purged_from`: its pages from there up to
+ * the last whole page inside it are decommitted.  One suffix is all the
+ * operations ever need: an allocation out of a purged block commits the
+ * pages the new block and the rest's header land on, and what it leaves
+ * on each side is again a suffix of that side's inner pages; a merge that
+ * involves a purged block purges all the merged block's inner pages (a
+ * few pages where the blocks met, and the middle block), and so does a
+ * merge that makes a block of at least purge_min inner bytes, once more
+ * than purge_keep free bytes are committed.  That keep is the hysteresis:
+ * a program that frees and takes back the same memory keeps it.  The
+ * heap never reads or writes a purged page (the host makes them
+ * inaccessible, so a test run proves it), heap_check verifies that every
+ * purged page is inside a free block, and stats.committed is the memory
+ * the heap really holds.
+ *
  * Trust.  Headers can be damaged by the heap's users; the free list's links
  * even more so (they live where a use-after-free writes).  Every link is
  * checked before it is followed, and when one is bad the list is rebuilt
@@ -62,7 +81,10 @@ struct heap_block {
 	uint32_t magic;     /* MAGIC_* ^ address */
 	uint32_t seq;       /* allocation sequence number */
 	const void *caller; /* who allocated it (in use) or freed it (free) */
-	size_t requested;   /* bytes the caller asked for (in use) */
+	union {
+		size_t requested;      /* in use: bytes the caller asked for */
+		uintptr_t purged_from; /* free: its pages from here up are decommitted (0: none) */
+	};
 } __attribute__((aligned(HEAP_ALIGN)));
 
 struct free_links {
@@ -210,6 +232,115 @@ static void make_used(struct heap *h, struct heap_block *b, size_t size, size_t 
 	if (h->debug)
 		memset((char *)payload(b) + requested, REDZONE_BYTE, slack(b));
 	mark_prev_state(next_block(b), b);
+}
+
+/* ---- purging: the pages inside free blocks ------------------------------------ */
+
+/* The first whole page inside free block `b` that may be purged: past its header and links. */
+static uintptr_t inner_lo(const struct heap *h, const struct heap_block *b)
+{
+	return align_up((uintptr_t)b + MIN_BLOCK, h->page_size);
+}
+
+/* The end of b's inner pages: the page that holds the next block's header stays. */
+static uintptr_t inner_hi(const struct heap *h, const struct heap_block *b)
+{
+	return ((uintptr_t)b + block_size(b)) & ~(uintptr_t)(h->page_size - 1);
+}
+
+static size_t purged_bytes(const struct heap *h, const struct heap_block *b)
+{
+	return b->purged_from ? inner_hi(h, b) - b->purged_from : 0;
+}
+
+static void note_committed(struct heap *h)
+{
+	h->stats.committed = h->stats.heap_size - h->stats.purged;
+	if (h->stats.committed > h->stats.peak_committed)
+		h->stats.peak_committed = h->stats.committed;
+}
+
+/* Give back the pages [lo, hi) of a free block (nothing if empty). */
+static void decommit(struct heap *h, uintptr_t lo, uintptr_t hi)
+{
+	if (lo >= hi)
+		return;
+	h->backend.decommit(h->backend.ctx, lo, hi - lo);
+	h->stats.purged += hi - lo;
+	h->stats.purges++;
+	note_committed(h);
+}
+
+/*
+ * Make the purged pages [lo, hi) usable again; false if the backend has
+ * no memory (nothing changed).  In debug mode they are poisoned, since
+ * what is not handed out of them stays free memory, which heap_check
+ * expects to find poisoned.
+ */
+static bool commit(struct heap *h, uintptr_t lo, uintptr_t hi)
+{
+	if (lo >= hi)
+		return true;
+	if (!h->backend.commit(h->backend.ctx, lo, hi - lo))
+		return false;
+	if (h->debug)
+		memset((void *)lo, POISON_BYTE, hi - lo);
+	h->stats.purged -= hi - lo;
+	h->stats.commits++;
+	note_committed(h);
+	return true;
+}
+
+/*
+ * Check (or, with `fill`, restore) the poison of free block `b` from the
+ * end of its links up to `to`, skipping its purged pages: they hold
+ * nothing, and touching them would fault.
+ */
+static bool free_poison(const struct heap *h, const struct heap_block *b, uintptr_t to, bool fill)
+{
+	uintptr_t from = (uintptr_t)payload(b) + sizeof(struct free_links);
+	uintptr_t lo = b->purged_from ? b->purged_from : to, hi = b->purged_from ? inner_hi(h, b) : to;
+	bool ok = true;
+
+	if (to <= from)
+		return true;
+	for (int i = 0; i < 2; i++) {
+		uintptr_t a = i ? (hi > from ? hi : from) : from, z = i ? to : (lo < to ? lo : to);
+		if (a >= z)
+			continue;
+		if (fill)
+			memset((void *)a, POISON_BYTE, z - a);
+		else
+			ok = ok && bytes_are((const void *)a, POISON_BYTE, z - a);
+	}
+	return ok;
+}
+
+/*
+ * Free block `m` has just been made by merging: `p_lo` was the purged
+ * start of the free block before (0: none; its purged pages ended at
+ * p_hi), `n_lo` that of the free block after (its purged pages ended
+ * where m's do).  Purge m's inner pages whole if any of them were purged
+ * already (so that they form one suffix again) or if m is big enough and
+ * the heap holds more committed free memory than it keeps.
+ */
+static void settle_purge(struct heap *h, struct heap_block *m, uintptr_t p_lo, uintptr_t p_hi,
+			 uintptr_t n_lo)
+{
+	uintptr_t lo = inner_lo(h, m), hi = inner_hi(h, m);
+
+	m->purged_from = 0;
+	if (!p_lo && !n_lo &&
+	    (!h->purge_min || hi <= lo || hi - lo < h->purge_min ||
+	     h->stats.free_bytes - h->stats.purged <= h->purge_keep))
+		return;
+	uintptr_t at = lo;
+	if (p_lo) {
+		decommit(h, at, p_lo);
+		at = p_hi;
+	}
+	decommit(h, at, n_lo ? n_lo : hi);
+	m->purged_from = lo;
 }
 
 /* ---- the free bins ------------------------------------------------------------ */
@@ -430,6 +561,33 @@ static void write_fence(struct heap *h, bool prev_in_use)
 
 static void release_block(struct heap *h, struct heap_block *b);
 
+/*
+ * The heap is about to grow: no free block fits the request.  The free
+ * blocks with purge_min inner bytes or more are the holes that allocations
+ * have not been able to use, so their inner pages go back now, which keeps
+ * what the heap holds from growing with them.  (Purging every big block
+ * as it is freed instead made the host's `mixed` benchmark 4-5x slower:
+ * most such blocks are taken again soon, and every page of them faults
+ * in again.)  Bins hold blocks in address order, so the walk goes bin by
+ * bin from the largest blocks down.
+ */
+static void purge_holes(struct heap *h)
+{
+	if (!h->purge_min)
+		return;
+	for (unsigned i = HEAP_BINS; i-- > bin_of(h->purge_min + MIN_BLOCK);) {
+		for (struct heap_block *f = h->bin[i]; f; f = links(f)->next) {
+			if (!links_sound(h, f, f == h->bin[i]))
+				return; /* damaged links: the bins were rebuilt; purge next time */
+			uintptr_t lo = inner_lo(h, f), hi = inner_hi(h, f);
+			if (hi <= lo || hi - lo < h->purge_min || f->purged_from == lo)
+				continue;
+			decommit(h, lo, f->purged_from ? f->purged_from : hi);
+			f->purged_from = lo;
+		}
+	}
+}
+
 /* Make at least `need` more bytes available at the top. */
 static bool grow(struct heap *h, size_t need)
 {
@@ -438,6 +596,7 @@ static bool grow(struct heap *h, size_t need)
 
 	if (h->limit - h->end < step)
 		step = want;
+	purge_holes(h);
 	if (h->limit - h->end < step || !h->backend.grow(h->backend.ctx, h->end, step))
 		return false;
 	/* The old fence becomes the header of a free block over the new space. */
@@ -448,6 +607,7 @@ static bool grow(struct heap *h, size_t need)
 	h->stats.heap_size += step;
 	if (h->stats.heap_size > h->stats.peak_heap_size)
 		h->stats.peak_heap_size = h->stats.heap_size;
+	note_committed(h);
 	h->stats.grows++;
 	release_block(h, b);
 	return true;
@@ -470,6 +630,12 @@ static void trim_top(struct heap *h, size_t leave)
 	if (new_end >= h->end)
 		return;
 
+	/* The new fence's page must be committed.  The released pages may
+	 * include purged ones: the backend's shrink takes both. */
+	uintptr_t pf = last->purged_from, hi = inner_hi(h, last);
+	uintptr_t fence_page = new_end - h->page_size;
+	if (pf && pf <= fence_page && !commit(h, fence_page, new_end))
+		return;
 	size_t released = h->end - new_end;
 	list_remove(h, last);
 	h->stats.free_bytes -= block_size(last);
@@ -480,12 +646,16 @@ static void trim_top(struct heap *h, size_t leave)
 	} else {
 		write_fence(h, false);
 		make_free(h, last, new_end - HDR - (uintptr_t)last, last->caller, false);
+		last->purged_from = pf && pf < fence_page ? pf : 0;
 		h->stats.free_bytes += block_size(last);
 		h->stats.free_blocks++;
 		list_add(h, last);
 	}
 	h->backend.shrink(h->backend.ctx, new_end, released);
+	if (pf)
+		h->stats.purged -= hi - (pf > new_end ? pf : new_end);
 	h->stats.heap_size -= released;
+	note_committed(h);
 	h->stats.shrinks++;
 }
 
@@ -505,6 +675,10 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	h->page_size = page_size;
 	h->grow_step = align_up(cfg->grow_step > page_size ? cfg->grow_step : page_size, page_size);
 	h->keep = align_up(cfg->keep, page_size); /* trimming works in whole pages */
+	if (backend->commit && backend->decommit) { /* else purging is off */
+		h->purge_min = cfg->purge_min;
+		h->purge_keep = cfg->purge_keep;
+	}
 	h->fit = cfg->fit;
 	h->debug = cfg->debug;
 	h->backend = *backend;
@@ -520,6 +694,7 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	memset(h->lowest, 0xFF, sizeof(h->lowest)); /* UINTPTR_MAX: no block below */
 	list_insert_after(h, NULL, first);
 	h->stats.heap_size = h->stats.peak_heap_size = initial;
+	h->stats.committed = h->stats.peak_committed = initial;
 	h->stats.free_bytes = block_size(first);
 	h->stats.free_blocks = 1;
 	return true;
@@ -660,12 +835,46 @@ static struct heap_block *split(struct heap *h, struct heap_block *b, size_t siz
  */
 static void check_poison(struct heap *h, struct heap_block *b, size_t bytes)
 {
-	char *poison = (char *)payload(b) + sizeof(struct free_links);
-	size_t n = (bytes < block_size(b) ? bytes : block_size(b)) - HDR - sizeof(struct free_links);
+	uintptr_t to = (uintptr_t)b + (bytes < block_size(b) ? bytes : block_size(b));
 
-	if (h->debug && !bytes_are(poison, POISON_BYTE, n)) {
+	if (h->debug && !free_poison(h, b, to, false)) {
 		report(h, HEAP_ERR_USE_AFTER_FREE, payload(b), "freed block written after free");
-		memset(poison, POISON_BYTE, n);
+		free_poison(h, b, to, true);
+	}
+}
+
+/*
+ * Commit the purged pages of free block `b` that an allocation of `need`
+ * bytes after `lead` will use: the new block's, and the page of the
+ * rest's header.  False (nothing changed) if there is no memory.
+ */
+static bool commit_for(struct heap *h, struct heap_block *b, size_t lead, size_t need)
+{
+	uintptr_t page_mask = ~(uintptr_t)(h->page_size - 1);
+	uintptr_t at = (uintptr_t)b + lead, hi = inner_hi(h, b);
+	uintptr_t lo = b->purged_from > (at & page_mask) ? b->purged_from : at & page_mask;
+	uintptr_t end = block_size(b) - lead - need >= MIN_BLOCK ? align_up(at + need + MIN_BLOCK, h->page_size)
+								 : hi;
+
+	return commit(h, lo, end < hi ? end : hi);
+}
+
+/*
+ * After carve() took block `b` out of a free block whose pages from
+ * `from` to `hi` were purged: the gap before b and the rest after it
+ * keep what is still purged of their own inner pages (commit_for
+ * committed the pages between).
+ */
+static void split_purge(struct heap *h, struct heap_block *b, uintptr_t from, uintptr_t hi)
+{
+	if (!(b->size & FLAG_PREV_IN_USE)) {
+		struct heap_block *gap = prev_block(b);
+		gap->purged_from = from < inner_hi(h, gap) ? from : 0;
+	}
+	struct heap_block *rest = next_block(b);
+	if (rest != fence(h) && !in_use(rest)) {
+		uintptr_t lo = inner_lo(h, rest) > from ? inner_lo(h, rest) : from;
+		rest->purged_from = lo < hi ? lo : 0;
 	}
 }
 
@@ -726,7 +935,14 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 		return NULL;
 	}
 	check_poison(h, b, lead_for(b, align) + need + MIN_BLOCK);
+	uintptr_t purged_from = b->purged_from, purged_hi = inner_hi(h, b);
+	if (purged_from && !commit_for(h, b, lead_for(b, align), need)) {
+		h->stats.failed++;
+		return NULL;
+	}
 	b = carve(h, b, need, align);
+	if (purged_from)
+		split_purge(h, b, purged_from, purged_hi);
 	h->rover = (uintptr_t)next_block(b);
 	make_used(h, b, block_size(b), size, caller);
 
@@ -769,6 +985,9 @@ static void release_block(struct heap *h, struct heap_block *b)
 	bool next_free = next != fence(h) && !in_use(next);
 	bool prev_free = !(b->size & FLAG_PREV_IN_USE);
 	unsigned rebuilds = h->rebuilds;
+	/* Where the neighbours' purged pages start, read before the merge rewrites them. */
+	uintptr_t p_lo = prev_free ? prev->purged_from : 0;
+	uintptr_t n_lo = next_free ? next->purged_from : 0;
 
 	h->stats.free_blocks++;
 	h->stats.free_bytes += block_size(b);
@@ -803,6 +1022,7 @@ static void release_block(struct heap *h, struct heap_block *b)
 		merge(h, m, next);
 	if (!placed)
 		list_add(h, m);
+	settle_purge(h, m, p_lo, (uintptr_t)b & ~(uintptr_t)(h->page_size - 1), n_lo);
 }
 
 static int unknown_block(const char **detail)
@@ -997,9 +1217,11 @@ static bool check_block(struct heap *h, struct heap_block *b, bool prev_free, si
 		invariant_broken(c, "requested size larger than the block");
 	else if (in_use(b) && h->debug && !redzone_intact(b, SIZE_MAX))
 		invariant_broken(c, "red zone after a live block written (overrun)");
-	if (!in_use(b) && h->debug &&
-	    !bytes_are((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
-		       size - HDR - sizeof(struct free_links)))
+	if (!in_use(b) && b->purged_from &&
+	    (b->purged_from % h->page_size || b->purged_from < inner_lo(h, b) ||
+	     b->purged_from >= inner_hi(h, b)))
+		invariant_broken(c, "a free block's purged pages are not whole pages inside it");
+	else if (!in_use(b) && h->debug && !free_poison(h, b, (uintptr_t)b + size, false))
 		invariant_broken(c, "poison of a free block disturbed (write after free)");
 	return true;
 }
@@ -1048,7 +1270,7 @@ static void check_bins(struct heap *h, size_t free_blocks, struct invariant_chec
 unsigned heap_check(struct heap *h, char *why, size_t why_size)
 {
 	struct invariant_check c;
-	size_t free_blocks = 0, free_bytes = 0, live = 0, in_use_bytes = 0, requested = 0;
+	size_t free_blocks = 0, free_bytes = 0, live = 0, in_use_bytes = 0, requested = 0, purged = 0;
 	bool prev_free = false;
 	size_t prev_size = 0;
 	struct heap_block *b = (struct heap_block *)h->base;
@@ -1062,6 +1284,7 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 		if (prev_free) {
 			free_blocks++;
 			free_bytes += prev_size;
+			purged += purged_bytes(h, b);
 		} else {
 			live++;
 			in_use_bytes += prev_size;
@@ -1075,6 +1298,11 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 	    live != h->stats.live_blocks || in_use_bytes != h->stats.in_use ||
 	    requested != h->stats.requested || h->end - h->base != h->stats.heap_size)
 		invariant_broken(&c, "statistics disagree with the blocks");
+	/* Purged pages are only ever inside free blocks (each checked above), so
+	 * the free blocks' purged pages are all the heap's. */
+	if (purged != h->stats.purged || h->stats.committed != h->stats.heap_size - purged ||
+	    h->stats.peak_committed < h->stats.committed || (!h->backend.decommit && purged))
+		invariant_broken(&c, "purged or committed bytes disagree with the free blocks");
 	return c.problems;
 }
 

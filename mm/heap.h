@@ -34,9 +34,21 @@ struct heap_backend {
 	 * and return true, or false when no memory (or address space) is left.
 	 */
 	bool (*grow)(void *ctx, uintptr_t end, size_t bytes);
-	/* [start, start + bytes) is no longer used: give its pages back. */
+	/* [start, start + bytes), the top of the region, is no longer used:
+	 * give its pages back (some may have been decommitted already). */
 	void (*shrink)(void *ctx, uintptr_t start, size_t bytes);
 	void *ctx;
+	/*
+	 * Optional, both or neither (purging, see heap.c).  decommit: the
+	 * pages [start, start + bytes), inside the region, hold nothing the
+	 * heap needs: give their memory back but keep the addresses (the
+	 * kernel unmaps them and frees their frames; the host discards them
+	 * and makes them inaccessible).  commit: make such pages usable again
+	 * (their contents are then undefined), or return false and change
+	 * nothing when there is no memory.
+	 */
+	bool (*commit)(void *ctx, uintptr_t start, size_t bytes);
+	void (*decommit)(void *ctx, uintptr_t start, size_t bytes);
 };
 
 /* What went wrong, for reports and counters. */
@@ -53,11 +65,15 @@ struct heap_stats {
 	size_t requested;     /* bytes asked for by live allocations */
 	size_t in_use;        /* bytes of live blocks, headers included */
 	size_t peak_in_use, peak_requested;
-	size_t heap_size;     /* bytes of the region now mapped */
+	size_t heap_size;     /* bytes of the region's address range [base, end) */
 	size_t peak_heap_size;
+	/* What the heap really holds: heap_size less the pages decommitted
+	 * inside free blocks (purged).  Without purging, equal to heap_size. */
+	size_t purged, committed, peak_committed;
 	size_t free_bytes, free_blocks, largest_free;
 	size_t live_blocks;
 	uint64_t allocs, frees, grows, shrinks;
+	uint64_t purges, commits; /* decommit and commit calls */
 	uint64_t failed;      /* allocations that returned NULL */
 	uint64_t errors[HEAP_ERR_COUNT];
 };
@@ -90,6 +106,7 @@ struct heap {
 	size_t grow_step;    /* grow by at least this much (a page multiple) */
 	size_t page_size;
 	size_t keep;         /* never shrink the region below this many bytes */
+	size_t purge_min, purge_keep; /* see struct heap_config */
 	uint32_t seq;        /* sequence number of the next allocation */
 	struct heap_backend backend;
 	struct heap_stats stats;
@@ -114,6 +131,14 @@ struct heap_config {
 	size_t keep;        /* never shrink below this many bytes */
 	enum heap_fit fit;
 	bool debug;         /* red zones and poisoning */
+	/*
+	 * Purging (needs the backend's commit and decommit; 0: off): a free
+	 * block whose whole pages inside it span at least purge_min bytes
+	 * has those pages decommitted, once more than purge_keep bytes of
+	 * the heap's free blocks are committed (so a heap that frees and
+	 * takes back the same memory keeps that much at hand).
+	 */
+	size_t purge_min, purge_keep;
 };
 
 /*

@@ -26,6 +26,14 @@
 
 #define KHEAP_INITIAL   (64 * 1024)
 #define KHEAP_GROW_STEP (64 * 1024)
+/*
+ * Purging (mm/heap.c): a free block with at least 32 KiB of whole pages
+ * inside it gives them back to the PMM, once more than one growth step of
+ * free blocks is committed.  The kernel's blocks stop at 64 KiB (bigger
+ * ones are vmalloc areas), so only merged blocks get that big.
+ */
+#define KHEAP_PURGE_MIN  (32 * 1024)
+#define KHEAP_PURGE_KEEP KHEAP_GROW_STEP
 
 #ifndef KHEAP_SAMPLE
 #define KHEAP_SAMPLE 0
@@ -40,7 +48,33 @@ static bool grow(void *ctx, uintptr_t end, size_t bytes)
 	return vmm_map_anon(&kernel_space, end, bytes, PTE_RW | PTE_G) == VM_OK;
 }
 
+/*
+ * The top of the heap goes back; pages in it that were purged are
+ * unmapped already, and vmm_unmap_free takes only mapped runs, so each
+ * run of mapped pages goes on its own.
+ */
 static void shrink(void *ctx, uintptr_t start, size_t bytes)
+{
+	struct pt_mapping m;
+	uintptr_t run = start, end = start + bytes;
+
+	(void)ctx;
+	for (uintptr_t va = start; va <= end; va += PAGE_SIZE) {
+		if (va < end && pt_query(&kernel_space.pt, va, &m))
+			continue;
+		if (va > run)
+			vmm_unmap_free(&kernel_space, run, va - run);
+		run = va + PAGE_SIZE;
+	}
+}
+
+/* Purging: the pages inside a big free block go back to the PMM, and come back on use. */
+static bool commit(void *ctx, uintptr_t start, size_t bytes)
+{
+	return grow(ctx, start, bytes);
+}
+
+static void decommit(void *ctx, uintptr_t start, size_t bytes)
 {
 	(void)ctx;
 	vmm_unmap_free(&kernel_space, start, bytes);
@@ -131,11 +165,11 @@ static unsigned sample_setting(void)
 
 void kheap_init(void)
 {
-	static const struct heap_backend heap_backend = { grow, shrink, NULL };
+	static const struct heap_backend heap_backend = { grow, shrink, NULL, commit, decommit };
 	static const struct huge_backend huge = { huge_alloc, huge_free, NULL, PAGE_SIZE,
 						  huge_alloc_guarded };
 	const struct heap_config cfg = { PAGE_SIZE, KHEAP_INITIAL, KHEAP_GROW_STEP, KHEAP_INITIAL,
-					 HEAP_FIRST_FIT, KHEAP_DEBUG };
+					 HEAP_FIRST_FIT, KHEAP_DEBUG, KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP };
 
 	if (!kalloc_init(&kheap, KHEAP_START, KHEAP_END, &cfg, &heap_backend, &huge))
 		panic("kheap: cannot map the initial %u KiB", KHEAP_INITIAL / 1024);

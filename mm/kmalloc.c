@@ -135,13 +135,13 @@ static bool in_big(const struct kalloc *ka, const void *p)
 	return ka->big_ready && (uintptr_t)p >= ka->big.base && (uintptr_t)p < ka->big.end;
 }
 
-/* Both heaps' peaks of mapped and requested bytes (they rise only on allocation). */
+/* Both heaps' peaks of committed and requested bytes (they rise only on allocation). */
 static void note_peaks(struct kalloc *ka)
 {
-	size_t size = ka->heap.stats.heap_size, requested = ka->heap.stats.requested;
+	size_t size = ka->heap.stats.committed, requested = ka->heap.stats.requested;
 
 	if (ka->big_ready) {
-		size += ka->big.stats.heap_size;
+		size += ka->big.stats.committed;
 		requested += ka->big.stats.requested;
 	}
 	if (size > ka->stats.peak_heaps_size)

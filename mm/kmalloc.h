@@ -89,8 +89,9 @@ struct kalloc {
 		size_t huge_live, huge_bytes;
 		uint64_t sampled;      /* allocations placed before a guard page */
 		/* Both heaps together (the general heap and the big one): the
-		 * peaks of their mapped bytes and of the bytes requested from
-		 * them, the fragmentation figure's two terms. */
+		 * peaks of their committed bytes (stats.committed: mapped less
+		 * purged) and of the bytes requested from them, the
+		 * fragmentation figure's two terms. */
 		size_t peak_heaps_size, peak_heaps_requested;
 	} stats;
 	/* Reports for bad frees of pointers that no layer owns; may be NULL. */

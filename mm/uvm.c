@@ -57,8 +57,16 @@ bool uvm_fault_oom;
 /* 0 when nothing faulted, else the bytes not copied (arch/x86/usercopy.S). */
 uint32_t uaccess_copy(void *dst, const void *src, uint32_t n);
 
+/*
+ * A region without PROT_READ keeps its pages present but supervisor-only:
+ * x86 has no "present and inaccessible" user page, but a user access to a
+ * supervisor page faults, the fault finds PROT_NONE and refuses, and the
+ * frame (and its contents) stays where every walker of the tables sees it.
+ */
 static uint32_t pte_flags(const struct vma *v)
 {
+	if (!(v->prot & VMA_READ))
+		return 0;
 	return PTE_US | (v->prot & VMA_WRITE ? PTE_RW : 0);
 }
 
@@ -240,10 +248,10 @@ bool uvm_fault(const struct page_fault *pf)
 		return refuse("the kernel touched user memory outside copy-in/copy-out", false);
 	if (!(v = vma_find(&u->vmas, pf->addr)) && !(v = grow_stack(u, pf->addr)))
 		return refuse(no_region_reason(pf->addr), false);
-	if ((pf->error & PF_W) && !(v->prot & VMA_WRITE))
-		return refuse("write to a read-only region", false);
 	if (!(v->prot & VMA_READ))
 		return refuse("access to a PROT_NONE region", false);
+	if ((pf->error & PF_W) && !(v->prot & VMA_WRITE))
+		return refuse("write to a read-only region", false);
 	if (!(pf->error & PF_P))
 		return populate(u, v, page);
 	if (pf->error & PF_W)
@@ -494,14 +502,6 @@ static void reprotect_pages(struct uvm *u, uint32_t start, uint32_t end, const s
 	}
 }
 
-static bool any_present(struct uvm *u, uint32_t start, uint32_t end)
-{
-	for (uint32_t va = start; va < end; va += PAGE_SIZE)
-		if (pt_translate(&u->as->pt, va, &(uint32_t){ 0 }))
-			return true;
-	return false;
-}
-
 int32_t uvm_mprotect(struct uvm *u, uint32_t addr, uint32_t len, uint32_t prot)
 {
 	uint32_t size = PAGE_UP(len), p = vma_prot_of(prot);
@@ -514,10 +514,6 @@ int32_t uvm_mprotect(struct uvm *u, uint32_t addr, uint32_t len, uint32_t prot)
 		return -ENOMEM; /* past the end of the address space: not mapped */
 	if (!vma_range_ok(&u->vmas, addr, size, 0))
 		return -ENOMEM; /* Linux: part of the range is not mapped */
-	/* x86 pages are always readable: PROT_NONE needs the page unmapped, and
-	 * a populated page would lose its contents.  Not supported (yet). */
-	if (!(p & VMA_READ) && any_present(u, addr, addr + size))
-		return -EINVAL;
 	if (vma_protect(&u->vmas, addr, addr + size, p) != VMA_OK)
 		return -ENOMEM;
 	struct vma *v = vma_find(&u->vmas, addr);

@@ -72,6 +72,27 @@
  */
 #define BIG_MIN ((size_t)16 << 10)
 
+/*
+ * Purging (mm/heap.c): the pages inside a free block of at least
+ * PURGE_MIN bytes of whole pages go back to the system, once more than
+ * PURGE_KEEP bytes of free blocks are committed.  KHEAP_PURGE_MIN and
+ * KHEAP_PURGE_KEEP (KiB; PURGE_MIN 0: off) override them, for measuring.
+ */
+#define PURGE_MIN ((size_t)64 << 10)
+#define PURGE_KEEP SIZE_MAX
+
+static size_t kib_setting(const char *name, size_t dflt)
+{
+	const char *v = getenv(name);
+	size_t n = 0;
+
+	if (!v || !*v)
+		return dflt;
+	for (; *v >= '0' && *v <= '9'; v++)
+		n = n * 10 + (size_t)(*v - '0');
+	return n << 10;
+}
+
 static struct kalloc ka;
 static struct spinlock lock;
 static bool ready, broken; /* written under the lock */
@@ -96,11 +117,13 @@ static uintptr_t reserve(size_t *bytes)
 /* Set the allocator up (lock held); false if it cannot be. */
 static bool start(void)
 {
+	size_t purge_min = kib_setting("KHEAP_PURGE_MIN", PURGE_MIN);
+	size_t purge_keep = kib_setting("KHEAP_PURGE_KEEP", PURGE_KEEP);
 	const struct heap_config cfg = { REGION_PAGE, HEAP_INITIAL, HEAP_GROW_STEP, HEAP_INITIAL,
-					 HEAP_FIRST_FIT, debug_requested() };
+					 HEAP_FIRST_FIT, debug_requested(), purge_min, purge_keep };
 	/* The big heap keeps only a page mapped when it is empty. */
 	const struct heap_config big = { REGION_PAGE, REGION_PAGE, HEAP_GROW_STEP, 0,
-					 HEAP_BEST_FIT, cfg.debug };
+					 HEAP_BEST_FIT, cfg.debug, purge_min, purge_keep };
 	size_t bytes;
 	uintptr_t base;
 

@@ -5,6 +5,8 @@
  *    writable and readable back;
  *  - mprotect to read-only: still readable with the same contents, a child
  *    writing is killed by SIGSEGV; back to read-write: writable again;
+ *  - PROT_NONE on populated pages: reads, writes and a write() from them
+ *    fail, and back to read-write the contents are still there;
  *  - munmap of a middle page splits the mapping in two: the pages on both
  *    sides keep their contents and stay writable, a child touching the
  *    hole is killed;
@@ -62,6 +64,15 @@ int main(void)
 	p[3 * PAGE_SIZE] = 4;
 	CHECK_EQ(sys_mprotect((void *)(r + 2 * PAGE_SIZE), PAGE_SIZE, PROT_READ | PROT_WRITE), 0);
 	printf("ok: mprotect of one middle page\n");
+
+	/* PROT_NONE on populated pages: no access at all, contents kept for later. */
+	CHECK_EQ(sys_mprotect((void *)r, LEN, PROT_NONE), 0);
+	expect_segv("read of a PROT_NONE page", peek, (void *)(r + 5 * PAGE_SIZE));
+	expect_segv("write to a PROT_NONE page", poke, (void *)(r + 5 * PAGE_SIZE));
+	CHECK_EQ(sys_write(1, (void *)(r + 5 * PAGE_SIZE), 1), -EFAULT);
+	CHECK_EQ(sys_mprotect((void *)r, LEN, PROT_READ | PROT_WRITE), 0);
+	CHECK_EQ(p[5 * PAGE_SIZE], 6);
+	printf("ok: PROT_NONE on populated pages, then back: contents intact\n");
 
 	CHECK_EQ(sys_munmap((void *)(r + 7 * PAGE_SIZE), 2 * PAGE_SIZE), 0);
 	expect_segv("read the unmapped middle of a mapping", peek, (void *)(r + 7 * PAGE_SIZE));

@@ -51,12 +51,16 @@ void mm_warn(const char *fmt, ...)
 
 /* ---- the backend --------------------------------------------------------- */
 
+#define ARENA_PAGES (16 + 63 * 16) /* the largest limit start() picks */
+
 struct arena {
 	char *base;
 	size_t reserve, mapped;
 	unsigned grows, refused;
-	unsigned grows_left; /* 0: any number */
+	unsigned grows_left; /* 0: any number; commits count as grows */
 	bool limited;
+	size_t purged;            /* bytes decommitted below `mapped` */
+	bool gone[ARENA_PAGES];   /* which pages are decommitted */
 };
 
 static bool arena_grow(void *ctx, uintptr_t end, size_t bytes)
@@ -85,7 +89,50 @@ static void arena_shrink(void *ctx, uintptr_t start, size_t bytes)
 	       start + bytes == (uintptr_t)a->base + a->mapped);
 	madvise((void *)start, bytes, MADV_DONTNEED);
 	EXPECT(mprotect((void *)start, bytes, PROT_NONE) == 0);
+	for (size_t i = (start - (uintptr_t)a->base) / PAGE; i < a->mapped / PAGE; i++) {
+		a->purged -= a->gone[i] ? PAGE : 0;
+		a->gone[i] = false;
+	}
 	a->mapped -= bytes;
+}
+
+/* Purging: only mapped pages in the state they are said to be in change state. */
+static void arena_flip(struct arena *a, uintptr_t start, size_t bytes, bool gone)
+{
+	EXPECT(start % PAGE == 0 && bytes && bytes % PAGE == 0 && start >= (uintptr_t)a->base &&
+	       start + bytes <= (uintptr_t)a->base + a->mapped);
+	for (size_t i = (start - (uintptr_t)a->base) / PAGE, n = 0; n < bytes / PAGE; i++, n++) {
+		EXPECT(a->gone[i] != gone);
+		a->gone[i] = gone;
+	}
+	if (gone) {
+		a->purged += bytes;
+		madvise((void *)start, bytes, MADV_DONTNEED);
+	} else {
+		a->purged -= bytes;
+	}
+	/* Decommitted pages are inaccessible: a heap that touches one faults here. */
+	EXPECT(mprotect((void *)start, bytes, gone ? PROT_NONE : PROT_READ | PROT_WRITE) == 0);
+	if (!gone)
+		memset((void *)start, GARBAGE, bytes);
+}
+
+static bool arena_commit(void *ctx, uintptr_t start, size_t bytes)
+{
+	struct arena *a = ctx;
+
+	if (a->limited && a->grows_left == 0) {
+		a->refused++;
+		return false;
+	}
+	a->grows_left -= a->limited;
+	arena_flip(a, start, bytes, false);
+	return true;
+}
+
+static void arena_decommit(void *ctx, uintptr_t start, size_t bytes)
+{
+	arena_flip(ctx, start, bytes, true);
 }
 
 /* ---- the model ----------------------------------------------------------- */
@@ -192,6 +239,7 @@ static void check_everything(void)
 	EXPECT(st->failed == m.failed && st->allocs - st->frees == m.nlive);
 	EXPECT(memcmp(st->errors, m.errors, sizeof(m.errors)) == 0);
 	EXPECT(st->heap_size == m.a.mapped && m.h.end - m.h.base == m.a.mapped);
+	EXPECT(st->purged == m.a.purged && st->committed == m.a.mapped - m.a.purged);
 	EXPECT(st->in_use + st->free_bytes < st->heap_size);
 	EXPECT(st->peak_in_use >= st->in_use && st->peak_heap_size >= st->heap_size);
 }
@@ -489,13 +537,18 @@ static bool start(struct input *in)
 		.keep = take(in, 1) % 8 * PAGE + (cfg & 0x80 ? 100 : 0),
 		.fit = (enum heap_fit)(cfg % 3),
 		.debug = cfg & 4,
+		/* purging in 3 of 4 heaps, from 1..3 pages, keeping 0 or 4 pages */
+		.purge_min = (cfg >> 3 & 3) * PAGE,
+		.purge_keep = cfg & 0x40 ? 4 * PAGE : 0,
 	};
 	size_t limit = (16 + take(in, 1) % 64 * 16) * PAGE;
 	unsigned budget = (unsigned)take(in, 1) % 16;
 
-	trace("heap: %s%s, initial %zu, step %zu, keep %zu, limit %zu, %u grows allowed\n",
+	trace("heap: %s%s, initial %zu, step %zu, keep %zu, limit %zu, %u grows allowed, "
+	      "purge from %zu keeping %zu\n",
 	      (const char *[]){ "first fit", "next fit", "best fit" }[c.fit],
-	      c.debug ? ", debug" : "", c.initial, c.grow_step, c.keep, limit, budget);
+	      c.debug ? ", debug" : "", c.initial, c.grow_step, c.keep, limit, budget, c.purge_min,
+	      c.purge_keep);
 	memset(&m, 0, sizeof(m));
 	m.keep = (c.keep + PAGE - 1) / PAGE * PAGE;
 	m.a.reserve = limit;
@@ -503,7 +556,7 @@ static bool start(struct input *in)
 	EXPECT(m.a.base != MAP_FAILED);
 	m.a.limited = budget != 0;
 	m.a.grows_left = budget;
-	struct heap_backend backend = { arena_grow, arena_shrink, &m.a };
+	struct heap_backend backend = { arena_grow, arena_shrink, &m.a, arena_commit, arena_decommit };
 	if (!heap_init(&m.h, (uintptr_t)m.a.base, (uintptr_t)m.a.base + limit, &c, &backend)) {
 		EXPECT(c.initial > limit || m.a.refused);
 		return false;
@@ -535,8 +588,11 @@ static void finish(void)
 	check_everything();
 	EXPECT(m.h.stats.in_use == 0 && m.h.stats.free_blocks == 1);
 	size_t floor = m.keep > PAGE ? m.keep : PAGE, size = m.h.stats.heap_size;
+	unsigned refused = m.a.refused;
 	heap_trim(&m.h);
-	EXPECT(m.h.stats.heap_size == (size > floor ? floor : size));
+	/* A trim whose new top page was purged needs it back: refused, no trim. */
+	EXPECT(m.h.stats.heap_size == (size > floor ? floor : size) ||
+	       (m.a.refused > refused && m.h.stats.heap_size == size));
 	check_everything();
 }
 

@@ -149,6 +149,31 @@ static void arena_shrink(void *ctx, uintptr_t start, size_t bytes)
 	a->mapped -= bytes;
 }
 
+/*
+ * Purging: decommitted pages are inaccessible, so a heap that touches one
+ * faults; heap_check verifies the heap's own count of them.
+ */
+static bool arena_commit(void *ctx, uintptr_t start, size_t bytes)
+{
+	struct arena *a = ctx;
+
+	EXPECT(start % PAGE == 0 && bytes % PAGE == 0 && start >= (uintptr_t)a->base &&
+	       start + bytes <= (uintptr_t)a->base + a->mapped);
+	EXPECT(mprotect((void *)start, bytes, PROT_READ | PROT_WRITE) == 0);
+	memset((void *)start, GARBAGE, bytes);
+	return true;
+}
+
+static void arena_decommit(void *ctx, uintptr_t start, size_t bytes)
+{
+	struct arena *a = ctx;
+
+	EXPECT(start % PAGE == 0 && bytes % PAGE == 0 && start >= (uintptr_t)a->base &&
+	       start + bytes <= (uintptr_t)a->base + a->mapped);
+	madvise((void *)start, bytes, MADV_DONTNEED);
+	EXPECT(mprotect((void *)start, bytes, PROT_NONE) == 0);
+}
+
 /* ---- the model ----------------------------------------------------------- */
 
 struct live {
@@ -356,17 +381,21 @@ static struct round *start_round(unsigned n, uint64_t seed)
 	struct heap_config cfg = {
 		.page_size = PAGE, .initial = 4 * PAGE, .grow_step = 16 * PAGE,
 		.keep = 8 * PAGE, .fit = (enum heap_fit)(n % 3), .debug = n / 3 % 2,
+		/* purging in rounds 0, 1, 4, 5, 8, 9...: on and off in every mode */
+		.purge_min = n / 2 % 2 ? 0 : 8 * PAGE, .purge_keep = 16 * PAGE,
 	};
 
 	EXPECT(r != NULL);
-	snprintf(name, sizeof(name), "%s%s, %s region", fit_names[cfg.fit],
-		 cfg.debug ? ", debug" : "", tight ? "tight" : "roomy");
+	snprintf(name, sizeof(name), "%s%s, %s region%s", fit_names[cfg.fit],
+		 cfg.debug ? ", debug" : "", tight ? "tight" : "roomy",
+		 cfg.purge_min ? ", purging" : "");
 	where.config = name;
 	r->arena.reserve = tight ? TIGHT : ROOMY;
 	r->arena.base = mmap(NULL, r->arena.reserve, PROT_NONE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	EXPECT(r->arena.base != MAP_FAILED);
-	struct heap_backend backend = { arena_grow, arena_shrink, &r->arena };
+	struct heap_backend backend = { arena_grow, arena_shrink, &r->arena, arena_commit,
+					arena_decommit };
 	EXPECT(heap_init(&r->h, (uintptr_t)r->arena.base,
 			 (uintptr_t)r->arena.base + r->arena.reserve, &cfg, &backend));
 	r->h.report = on_report;

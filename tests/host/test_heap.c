@@ -91,9 +91,12 @@ struct arena {
 	char *base;
 	size_t reserve, mapped;  /* [base, base + mapped) is accessible */
 	unsigned grows, shrinks, refused;
-	long grows_left;         /* grow calls (heap_init's too) that may succeed; < 0: any */
+	long grows_left;         /* grow and commit calls (heap_init's too) that may succeed; < 0: any */
 	unsigned misuse;         /* calls that broke the backend contract */
 	char misuse_why[160];
+	size_t purged;           /* bytes decommitted below `mapped` */
+	unsigned commits, decommits;
+	bool gone[RESERVE / PAGE]; /* which pages are decommitted */
 };
 
 static void arena_misuse(struct arena *a, const char *what, uintptr_t addr, size_t bytes)
@@ -140,8 +143,70 @@ static void arena_shrink(void *ctx, uintptr_t start, size_t bytes)
 	}
 	madvise((void *)start, bytes, MADV_DONTNEED);
 	mprotect((void *)start, bytes, PROT_NONE);
+	for (size_t i = (start - (uintptr_t)a->base) / PAGE; i < a->mapped / PAGE; i++) {
+		a->purged -= a->gone[i] ? PAGE : 0;
+		a->gone[i] = false;
+	}
 	a->mapped -= bytes;
 	a->shrinks++;
+}
+
+/*
+ * Purging: pages below the top change state, each from the state the heap
+ * must believe it is in.  Decommitted pages are PROT_NONE, so a heap that
+ * reads or writes one faults (under ASan: a SEGV report).
+ */
+static bool arena_flip(struct arena *a, uintptr_t start, size_t bytes, bool gone)
+{
+	if (start % PAGE || !bytes || bytes % PAGE || start < (uintptr_t)a->base ||
+	    start + bytes > (uintptr_t)a->base + a->mapped) {
+		arena_misuse(a, "commit or decommit outside the mapped pages", start, bytes);
+		return false;
+	}
+	for (size_t i = (start - (uintptr_t)a->base) / PAGE, n = 0; n < bytes / PAGE; i++, n++)
+		if (a->gone[i] == gone) {
+			arena_misuse(a, gone ? "decommit of a decommitted page" : "commit of a committed page",
+				     (uintptr_t)a->base + i * PAGE, PAGE);
+			return false;
+		}
+	for (size_t i = (start - (uintptr_t)a->base) / PAGE, n = 0; n < bytes / PAGE; i++, n++)
+		a->gone[i] = gone;
+	if (gone) {
+		madvise((void *)start, bytes, MADV_DONTNEED);
+		mprotect((void *)start, bytes, PROT_NONE);
+		a->purged += bytes;
+		a->decommits++;
+	} else {
+		mprotect((void *)start, bytes, PROT_READ | PROT_WRITE);
+		memset((void *)start, GARBAGE, bytes);
+		a->purged -= bytes;
+		a->commits++;
+	}
+	return true;
+}
+
+static bool arena_commit(void *ctx, uintptr_t start, size_t bytes)
+{
+	struct arena *a = ctx;
+
+	if (a->grows_left == 0) {
+		a->refused++;
+		return false;
+	}
+	if (a->grows_left > 0)
+		a->grows_left--;
+	return arena_flip(a, start, bytes, false);
+}
+
+static void arena_decommit(void *ctx, uintptr_t start, size_t bytes)
+{
+	arena_flip(ctx, start, bytes, true);
+}
+
+/* Is the page at `p` decommitted? */
+static bool arena_gone(const struct arena *a, const void *p)
+{
+	return a->gone[((uintptr_t)p - (uintptr_t)a->base) / PAGE];
 }
 
 /*
@@ -226,6 +291,8 @@ static void expect_consistent(void)
 	CHECK(fx.arena.misuse == 0, "backend misused: %s", fx.arena.misuse_why);
 	CHECK_EQ(fx.h.stats.heap_size, fx.arena.mapped);
 	CHECK_EQ(fx.h.end - fx.h.base, fx.arena.mapped);
+	CHECK_EQ(fx.h.stats.purged, fx.arena.purged);
+	CHECK_EQ(fx.h.stats.committed, fx.arena.mapped - fx.arena.purged);
 }
 
 /* A fresh heap that may grow to `limit` bytes, its backend refusing after `grows_left` calls. */
@@ -235,8 +302,12 @@ static void start_heap(const struct heap_config *cfg, size_t limit, long grows_l
 	void *base = mmap(NULL, RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 			  -1, 0);
 	CHECK(base != MAP_FAILED, "cannot reserve %u MiB of address space", RESERVE / MIB);
-	fx.arena = (struct arena){ .base = base, .reserve = RESERVE, .grows_left = grows_left };
-	struct heap_backend backend = { arena_grow, arena_shrink, &fx.arena };
+	memset(&fx.arena, 0, sizeof(fx.arena));
+	fx.arena.base = base;
+	fx.arena.reserve = RESERVE;
+	fx.arena.grows_left = grows_left;
+	struct heap_backend backend = { arena_grow, arena_shrink, &fx.arena, arena_commit,
+					arena_decommit };
 	CHECK(heap_init(&fx.h, (uintptr_t)base, (uintptr_t)base + limit, cfg, &backend),
 	      "heap_init failed");
 	fx.h.report = record_report;
@@ -679,8 +750,8 @@ static void init_refusals(void)
 
 	TRY(start_default(HEAP_FIRST_FIT, false));
 	/* the arena's backend flags any call: none of these may reach it */
-	struct heap_backend backend = { arena_grow, arena_shrink, &fx.arena };
-	struct heap_backend never = { grow_never, arena_shrink, &fx.arena };
+	struct heap_backend backend = { arena_grow, arena_shrink, &fx.arena, NULL, NULL };
+	struct heap_backend never = { grow_never, arena_shrink, &fx.arena, NULL, NULL };
 	uintptr_t top = (uintptr_t)fx.arena.base + RESERVE;
 	CHECK(!heap_init(&h, top - 8 * PAGE + 16, top, &cfg, &backend), "unaligned base taken");
 	CHECK(!heap_init(&h, top - 8 * PAGE, top - 8 * PAGE, &cfg, &backend), "empty range taken");
@@ -1034,6 +1105,105 @@ static void growth_through_backend(void)
  * Free memory at the top goes back only when at least two grow steps are
  * free there, and a step stays; heap_trim gives back all of it.
  */
+/* ---- purging --------------------------------------------------------------- */
+
+static uintptr_t page_up(uintptr_t x)
+{
+	return (x + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+}
+
+/* The whole pages strictly inside the free block that starts at payload `p` and ends at `end`. */
+static size_t inner_bytes(const char *p, const char *end)
+{
+	uintptr_t lo = page_up((uintptr_t)p - HDR + MIN_BLOCK_BYTES), hi = (uintptr_t)end & ~(uintptr_t)(PAGE - 1);
+	return hi > lo ? hi - lo : 0;
+}
+
+/* Are all pages of [lo, hi) decommitted, and the pages holding lo's and hi's headers not? */
+static bool only_inside_gone(const char *p, const char *end)
+{
+	uintptr_t lo = page_up((uintptr_t)p - HDR + MIN_BLOCK_BYTES), hi = (uintptr_t)end & ~(uintptr_t)(PAGE - 1);
+
+	for (uintptr_t a = lo; a < hi; a += PAGE)
+		if (!arena_gone(&fx.arena, (void *)a))
+			return false;
+	return !arena_gone(&fx.arena, p - HDR) && !arena_gone(&fx.arena, end - HDR);
+}
+
+/*
+ * A big free block's inner pages go back to the backend and come back
+ * when the block is used again; the header pages stay; a refused commit
+ * fails the allocation and changes nothing; purged neighbours merge into
+ * one purged block; and below the keep, nothing is purged.
+ */
+static void purge_gives_back_inner_pages(void)
+{
+	for (int debug = 0; debug <= 1; debug++) {
+		struct heap_config cfg = config(HEAP_FIRST_FIT, debug);
+		cfg.purge_min = 4 * PAGE;
+		TRY(start_heap(&cfg, RESERVE, -1));
+		char *a = halloc(100), *b = halloc(40 * KIB), *c = halloc(100), *d = halloc(40 * KIB);
+		char *e = halloc(100);
+		CHECK(a && b && c && d && e, "alloc");
+		/* the free block at the top may be purged already: count from here */
+		size_t before = fx.h.stats.committed, inner = inner_bytes(b, c), top = fx.h.stats.purged;
+		CHECK(inner >= 8 * PAGE, "only %zu inner bytes", inner);
+		TRY(free_ok(b));
+		CHECK_EQ(fx.h.stats.purged, top + inner);
+		CHECK_EQ(fx.h.stats.committed, before - inner);
+		CHECK(only_inside_gone(b, c), "not exactly the inner pages were decommitted");
+		TRY(expect_consistent());
+
+		/* taken again: the same block, committed and writable */
+		char *b2 = halloc(40 * KIB);
+		CHECK(b2 == b, "got %p, not the purged block %p", (void *)b2, (void *)b);
+		CHECK_EQ(fx.h.stats.purged, top);
+		CHECK_EQ(fx.h.stats.committed, before);
+		memset(b2, 1, 40 * KIB);
+		TRY(expect_consistent());
+
+		/* a small block out of a purged one commits no more than the page it needs */
+		TRY(free_ok(b2));
+		char *small = halloc(100);
+		CHECK(small == b, "got %p, not %p", (void *)small, (void *)b);
+		CHECK(fx.h.stats.purged + PAGE >= top + inner && fx.h.stats.purged <= top + inner,
+		      "purged %zu of %zu", fx.h.stats.purged - top, inner);
+		TRY(expect_consistent());
+		TRY(free_ok(small));
+		CHECK_EQ(fx.h.stats.purged, top + inner);
+
+		/* the backend refuses the commit: NULL, and the block stays as it was */
+		fx.arena.grows_left = 0;
+		CHECK(!halloc(40 * KIB), "allocated without the commit");
+		CHECK_EQ(fx.h.stats.purged, top + inner);
+		TRY(expect_consistent());
+		fx.arena.grows_left = -1;
+
+		/* two purged blocks and the block between them: one purged block */
+		TRY(free_ok(d));
+		CHECK_EQ(fx.h.stats.purged, top + inner + inner_bytes(d, e));
+		TRY(free_ok(c));
+		CHECK_EQ(fx.h.stats.purged, top + inner_bytes(b, e));
+		CHECK(only_inside_gone(b, e), "the merged block is not purged whole");
+		TRY(expect_consistent());
+		CHECK_EQ(fx.reports, 0);
+
+		/* with room for 48 KiB more committed free bytes, one 40 KiB free
+		 * block stays committed, a second goes */
+		TRY(start_heap(&cfg, RESERVE, -1));
+		a = halloc(100), b = halloc(40 * KIB), c = halloc(100), d = halloc(40 * KIB);
+		e = halloc(100);
+		CHECK(a && b && c && d && e, "alloc");
+		top = fx.h.stats.purged;
+		fx.h.purge_keep = fx.h.stats.free_bytes - top + 48 * KIB;
+		TRY(free_ok(b));
+		CHECK_EQ(fx.h.stats.purged, top);
+		TRY(free_ok(d));
+		CHECK_EQ(fx.h.stats.purged, top + inner_bytes(d, e));
+		TRY(expect_consistent());
+	}
+}
+
 static void trim_hysteresis(void)
 {
 	for (int debug = 0; debug <= 1; debug++) {
@@ -1726,7 +1896,7 @@ static void block_info(void)
 
 struct model_case {
 	enum heap_fit fit;
-	bool debug;
+	bool debug, purge;
 	uint64_t seed;
 };
 
@@ -1738,18 +1908,27 @@ static void random_operations_match_model(void)
 	struct heap_config cfg = config(c->fit, c->debug);
 	struct model m;
 
-	printf("# model: %s, debug %s, seed 0x%llx, %u operations\n", fit_names[c->fit],
-	       c->debug ? "on" : "off", (unsigned long long)c->seed, MODEL_OPS);
+	printf("# model: %s, debug %s, purging %s, seed 0x%llx, %u operations\n", fit_names[c->fit],
+	       c->debug ? "on" : "off", c->purge ? "on" : "off", (unsigned long long)c->seed,
+	       MODEL_OPS);
 	cfg.grow_step = 8 * PAGE;
+	if (c->purge) { /* purge small blocks too, so that splits and merges meet purged pages */
+		cfg.purge_min = PAGE;
+		cfg.purge_keep = 2 * PAGE;
+	}
 	TRY(start_heap(&cfg, RESERVE, -1));
 	model_start(&m, 1024, c->seed);
 	model_run(&m, MODEL_OPS, 2500, 5000);
 	if (check_failed)
 		printf("# failed at operation %lu of seed 0x%llx\n", m.ops,
 		       (unsigned long long)c->seed);
-	printf("# peak: %zu bytes mapped, %zu requested; %llu grows, %llu shrinks\n",
-	       fx.h.stats.peak_heap_size, fx.h.stats.peak_requested,
-	       (unsigned long long)fx.h.stats.grows, (unsigned long long)fx.h.stats.shrinks);
+	printf("# peak: %zu bytes mapped, %zu committed, %zu requested; %llu grows, %llu shrinks, "
+	       "%llu purges, %llu commits\n",
+	       fx.h.stats.peak_heap_size, fx.h.stats.peak_committed, fx.h.stats.peak_requested,
+	       (unsigned long long)fx.h.stats.grows, (unsigned long long)fx.h.stats.shrinks,
+	       (unsigned long long)fx.h.stats.purges, (unsigned long long)fx.h.stats.commits);
+	if (c->purge)
+		CHECK(fx.h.stats.purges > 0 && fx.h.stats.commits > 0, "purging never happened");
 	model_finish(&m);
 	if (check_failed)
 		return;
@@ -1778,10 +1957,12 @@ static void run_model_cases(void)
 	for (unsigned f = 0; f < ARRAY_SIZE(fits); f++)
 		for (int debug = 0; debug <= 1; debug++)
 			for (unsigned s = 0; s < MODEL_SEEDS; s++, n++) {
-				model_case = (struct model_case){ fits[f], debug,
+				/* the second seed of each pair with purging */
+				model_case = (struct model_case){ fits[f], debug, s % 2 == 1,
 								  0x5EED0000u + 16 * n };
-				snprintf(names[n], sizeof(names[n]), "model_%s%s_seed_%llx",
+				snprintf(names[n], sizeof(names[n]), "model_%s%s%s_seed_%llx",
 					 fit_names[f], debug ? "_debug" : "",
+					 model_case.purge ? "_purge" : "",
 					 (unsigned long long)model_case.seed);
 				run_case(names[n], random_operations_match_model);
 			}
@@ -1807,6 +1988,7 @@ int main(int argc, char **argv)
 	CASE(next_fit_wraps);
 	CASE(growth_through_backend);
 	CASE(trim_hysteresis);
+	CASE(purge_gives_back_inner_pages);
 	CASE(trim_honours_keep);
 	CASE(exhaustion_backend_refuses);
 	CASE(exhaustion_at_limit);

@@ -74,9 +74,10 @@ static void count_report(struct kalloc *k, enum heap_error e, const void *p, con
 
 static void start(unsigned sample_every)
 {
-	static const struct heap_backend heap = { grow, shrink, NULL };
+	static const struct heap_backend heap = { grow, shrink, NULL, NULL, NULL };
 	static const struct huge_backend huge = { map_guarded, unmap_guarded, NULL, PAGE, map_guarded };
-	const struct heap_config cfg = { PAGE, 16 * PAGE, 16 * PAGE, 16 * PAGE, HEAP_FIRST_FIT, false };
+	const struct heap_config cfg = { PAGE, 16 * PAGE, 16 * PAGE, 16 * PAGE, HEAP_FIRST_FIT, false,
+					 0, 0 };
 
 	if (reservation)
 		munmap(reservation, RESERVE);
@@ -334,8 +335,8 @@ static void class_index_exact(void)
 /* The lower half of the reservation for the general heap, the upper for the big one. */
 static void start_with_big_heap(void)
 {
-	static const struct heap_backend heap = { grow, shrink, NULL };
-	const struct heap_config cfg = { PAGE, PAGE, 16 * PAGE, 0, HEAP_BEST_FIT, false };
+	static const struct heap_backend heap = { grow, shrink, NULL, NULL, NULL };
+	const struct heap_config cfg = { PAGE, PAGE, 16 * PAGE, 0, HEAP_BEST_FIT, false, 0, 0 };
 
 	start(0);
 	CHECK(!kalloc_big_heap(&ka, (uintptr_t)reservation + 1, (uintptr_t)reservation + RESERVE,

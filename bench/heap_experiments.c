@@ -215,7 +215,7 @@ static const struct heap *heap_of(const struct instance *in)
 
 static bool instance_start(struct instance *in, bool front, enum heap_fit fit, size_t step)
 {
-	const struct heap_config cfg = { REGION_PAGE, step, step, step, fit, false, 0, 0 };
+	const struct heap_config cfg = { REGION_PAGE, step, step, step, fit, false, 0, 0, NULL };
 
 	memset(in, 0, sizeof(*in));
 	in->front = front;

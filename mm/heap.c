@@ -260,12 +260,30 @@ static void note_committed(struct heap *h)
 		h->stats.peak_committed = h->stats.committed;
 }
 
+/* Mark the pages [lo, hi) purged or not in the map. */
+static void map_pages(struct heap *h, uintptr_t lo, uintptr_t hi, bool purged)
+{
+	for (size_t page = (lo - h->base) / h->page_size; lo < hi; lo += h->page_size, page++) {
+		if (purged)
+			h->purge_map[page / 8] |= (unsigned char)(1u << (page % 8));
+		else
+			h->purge_map[page / 8] &= (unsigned char)~(1u << (page % 8));
+	}
+}
+
+/* May the bytes [a, a + n) be read: are they in no purged page? */
+static bool readable(const struct heap *h, uintptr_t a, size_t n)
+{
+	return !heap_page_purged(h, a) && !heap_page_purged(h, a + n - 1);
+}
+
 /* Give back the pages [lo, hi) of a free block (nothing if empty). */
 static void decommit(struct heap *h, uintptr_t lo, uintptr_t hi)
 {
 	if (lo >= hi)
 		return;
 	h->backend.decommit(h->backend.ctx, lo, hi - lo);
+	map_pages(h, lo, hi, true);
 	h->stats.purged += hi - lo;
 	h->stats.purges++;
 	note_committed(h);
@@ -283,6 +301,7 @@ static bool commit(struct heap *h, uintptr_t lo, uintptr_t hi)
 		return true;
 	if (!h->backend.commit(h->backend.ctx, lo, hi - lo))
 		return false;
+	map_pages(h, lo, hi, false);
 	if (h->debug)
 		memset((void *)lo, POISON_BYTE, hi - lo);
 	h->stats.purged -= hi - lo;
@@ -652,8 +671,10 @@ static void trim_top(struct heap *h, size_t leave)
 		list_add(h, last);
 	}
 	h->backend.shrink(h->backend.ctx, new_end, released);
-	if (pf)
+	if (pf) {
+		map_pages(h, pf > new_end ? pf : new_end, hi, false);
 		h->stats.purged -= hi - (pf > new_end ? pf : new_end);
+	}
 	h->stats.heap_size -= released;
 	note_committed(h);
 	h->stats.shrinks++;
@@ -675,9 +696,10 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	h->page_size = page_size;
 	h->grow_step = align_up(cfg->grow_step > page_size ? cfg->grow_step : page_size, page_size);
 	h->keep = align_up(cfg->keep, page_size); /* trimming works in whole pages */
-	if (backend->commit && backend->decommit) { /* else purging is off */
+	if (backend->commit && backend->decommit && cfg->purge_map) { /* else purging is off */
 		h->purge_min = cfg->purge_min;
 		h->purge_keep = cfg->purge_keep;
+		h->purge_map = cfg->purge_map;
 	}
 	h->fit = cfg->fit;
 	h->debug = cfg->debug;
@@ -1068,14 +1090,16 @@ static bool neighbours_agree(const struct heap *h, const struct heap_block *b)
 {
 	const struct heap_block *next = next_block(b), *prev = prev_block(b);
 
-	if (!(next->size & FLAG_PREV_IN_USE))
+	/* b's size or boundary tag may be smashed: no reading into purged pages */
+	if (!readable(h, (uintptr_t)next, HDR) || !(next->size & FLAG_PREV_IN_USE))
 		return false;
 	if (next == fence(h) ? !has_magic(next, MAGIC_FENCE)
 			     : !size_sane(h, next) ||
 				       !has_magic(next, in_use(next) ? MAGIC_USED : MAGIC_FREE))
 		return false;
 	return (b->size & FLAG_PREV_IN_USE) ||
-	       (b->prev_size <= (uintptr_t)b - h->base && listable(h, prev) &&
+	       (b->prev_size <= (uintptr_t)b - h->base && readable(h, (uintptr_t)prev, HDR) &&
+		listable(h, prev) &&
 		block_size(prev) == b->prev_size);
 }
 
@@ -1087,6 +1111,10 @@ static int free_problem(struct heap *h, const void *p, const char **detail)
 	if ((uintptr_t)p % HEAP_ALIGN || !plausible(h, b)) {
 		*detail = "not a pointer into this heap";
 		return HEAP_ERR_INVALID_FREE;
+	}
+	if (!readable(h, (uintptr_t)b, HDR)) { /* only free blocks have purged pages */
+		*detail = "inside a free block whose memory was given back: freed before";
+		return HEAP_ERR_DOUBLE_FREE;
 	}
 	if (has_magic(b, MAGIC_FREE) || has_magic(b, MAGIC_MERGED)) {
 		*detail = "block is already free";
@@ -1175,7 +1203,8 @@ bool heap_freed_info(struct heap *h, const void *p, struct heap_block_info *info
 {
 	const struct heap_block *b = block_of(p);
 
-	if ((uintptr_t)p % HEAP_ALIGN || !plausible(h, b) || !has_magic(b, MAGIC_FREE) || in_use(b))
+	if ((uintptr_t)p % HEAP_ALIGN || !plausible(h, b) || !readable(h, (uintptr_t)b, HDR) ||
+	    !has_magic(b, MAGIC_FREE) || in_use(b))
 		return false;
 	*info = (struct heap_block_info){ (void *)p, 0, block_size(b) - HDR, b->caller, b->seq };
 	return true;
@@ -1194,6 +1223,13 @@ void heap_for_each_live(struct heap *h, uint32_t since,
 }
 
 /* ---- checking everything ----------------------------------------------------------- */
+
+/* Are free block b's purged pages (if any) whole pages inside it? */
+static bool purge_sound(const struct heap *h, const struct heap_block *b)
+{
+	return !b->purged_from || (b->purged_from % h->page_size == 0 &&
+				   b->purged_from >= inner_lo(h, b) && b->purged_from < inner_hi(h, b));
+}
 
 /* One block's own invariants; false if walking on from it is unsafe. */
 static bool check_block(struct heap *h, struct heap_block *b, bool prev_free, size_t prev_size,
@@ -1217,9 +1253,7 @@ static bool check_block(struct heap *h, struct heap_block *b, bool prev_free, si
 		invariant_broken(c, "requested size larger than the block");
 	else if (in_use(b) && h->debug && !redzone_intact(b, SIZE_MAX))
 		invariant_broken(c, "red zone after a live block written (overrun)");
-	if (!in_use(b) && b->purged_from &&
-	    (b->purged_from % h->page_size || b->purged_from < inner_lo(h, b) ||
-	     b->purged_from >= inner_hi(h, b)))
+	if (!in_use(b) && !purge_sound(h, b))
 		invariant_broken(c, "a free block's purged pages are not whole pages inside it");
 	else if (!in_use(b) && h->debug && !free_poison(h, b, (uintptr_t)b + size, false))
 		invariant_broken(c, "poison of a free block disturbed (write after free)");
@@ -1285,6 +1319,12 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 			free_blocks++;
 			free_bytes += prev_size;
 			purged += purged_bytes(h, b);
+			for (uintptr_t a = b->purged_from; purge_sound(h, b) && a && a < inner_hi(h, b);
+			     a += h->page_size)
+				if (!heap_page_purged(h, a)) {
+					invariant_broken(&c, "a purged page is not marked in the purge map");
+					break;
+				}
 		} else {
 			live++;
 			in_use_bytes += prev_size;
@@ -1300,6 +1340,11 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 		invariant_broken(&c, "statistics disagree with the blocks");
 	/* Purged pages are only ever inside free blocks (each checked above), so
 	 * the free blocks' purged pages are all the heap's. */
+	size_t marked = 0; /* so the map marks no page outside the free blocks' purged ones */
+	for (uintptr_t a = h->base; h->purge_map && a < h->end; a += h->page_size)
+		marked += heap_page_purged(h, a);
+	if (marked * h->page_size != purged)
+		invariant_broken(&c, "the purge map marks pages that no free block has purged");
 	if (purged != h->stats.purged || h->stats.committed != h->stats.heap_size - purged ||
 	    h->stats.peak_committed < h->stats.committed || (!h->backend.decommit && purged))
 		invariant_broken(&c, "purged or committed bytes disagree with the free blocks");

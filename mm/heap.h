@@ -107,6 +107,7 @@ struct heap {
 	size_t page_size;
 	size_t keep;         /* never shrink the region below this many bytes */
 	size_t purge_min, purge_keep; /* see struct heap_config */
+	unsigned char *purge_map;     /* a bit per page of [base, limit): purged */
 	uint32_t seq;        /* sequence number of the next allocation */
 	struct heap_backend backend;
 	struct heap_stats stats;
@@ -139,6 +140,11 @@ struct heap_config {
 	 * takes back the same memory keeps that much at hand).
 	 */
 	size_t purge_min, purge_keep;
+	/* Zeroed storage for a bit per page of the region (limit - base) /
+	 * page_size / 8 bytes, rounded up): the heap marks its purged pages
+	 * there, so that a stale pointer into one is refused without being
+	 * read.  Purging needs it. */
+	unsigned char *purge_map;
 };
 
 /*
@@ -196,6 +202,13 @@ void heap_largest_free(struct heap *h);
 
 /* Give free pages at the top back to the backend, down to h->keep. */
 void heap_trim(struct heap *h);
+
+/* Is the page holding `addr` (inside the region) purged: must it not be read? */
+static inline bool heap_page_purged(const struct heap *h, uintptr_t addr)
+{
+	size_t page = (addr - h->base) / h->page_size;
+	return h->purge_map && (h->purge_map[page / 8] >> (page % 8) & 1);
+}
 
 /* Per-block metadata in bytes (header plus red zone), for the statistics. */
 size_t heap_overhead_per_block(const struct heap *h);

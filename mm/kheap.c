@@ -41,6 +41,7 @@
 
 struct kalloc kheap;
 static struct kmem_cache caches_cache; /* where kmem_cache_create gets its caches */
+static unsigned char purge_map[(KHEAP_END - KHEAP_START) / PAGE_SIZE / 8]; /* 4 KiB */
 
 static bool grow(void *ctx, uintptr_t end, size_t bytes)
 {
@@ -169,7 +170,8 @@ void kheap_init(void)
 	static const struct huge_backend huge = { huge_alloc, huge_free, NULL, PAGE_SIZE,
 						  huge_alloc_guarded };
 	const struct heap_config cfg = { PAGE_SIZE, KHEAP_INITIAL, KHEAP_GROW_STEP, KHEAP_INITIAL,
-					 HEAP_FIRST_FIT, KHEAP_DEBUG, KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP };
+					 HEAP_FIRST_FIT, KHEAP_DEBUG, KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP,
+					 purge_map };
 
 	if (!kalloc_init(&kheap, KHEAP_START, KHEAP_END, &cfg, &heap_backend, &huge))
 		panic("kheap: cannot map the initial %u KiB", KHEAP_INITIAL / 1024);

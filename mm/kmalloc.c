@@ -327,10 +327,12 @@ void *kalloc_calloc(struct kalloc *ka, size_t n, size_t size, const void *caller
 	return p;
 }
 
+/* May `page` be read as a slab header: in the heap, and not purged (a stale pointer's page may be). */
 static bool page_in_heap(void *ctx, const void *page)
 {
 	const struct heap *h = ctx;
-	return (uintptr_t)page >= h->base && (uintptr_t)page < h->end;
+	return (uintptr_t)page >= h->base && (uintptr_t)page < h->end &&
+	       !heap_page_purged(h, (uintptr_t)page);
 }
 
 static bool in_heap(const struct kalloc *ka, const void *p)

@@ -25,6 +25,14 @@ uintptr_t region_reserve(size_t bytes)
 	return p == MAP_FAILED ? 0 : (uintptr_t)p;
 }
 
+void *region_zeroed(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 void region_release(uintptr_t base, size_t bytes)
 {
 	munmap((void *)base, bytes);

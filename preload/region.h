@@ -29,6 +29,9 @@
 /* Reserve `bytes` of address space; its start (page-aligned) or 0. */
 uintptr_t region_reserve(size_t bytes);
 
+/* Zeroed memory of its own (for the heaps' purge maps), or NULL. */
+void *region_zeroed(size_t bytes);
+
 /* Give a reservation back whole (the benchmark's instances come and go). */
 void region_release(uintptr_t base, size_t bytes);
 

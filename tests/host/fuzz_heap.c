@@ -455,8 +455,8 @@ static void op_write_after_free(struct input *in)
 	size_t size = s->size;
 	free_slot(k);
 	unsigned char *at = p + LINKS + r % (size - LINKS);
-	if ((uintptr_t)at + FENCE_MAX >= m.h.end)
-		return; /* trimmed away, or the fence header is there now */
+	if ((uintptr_t)at + FENCE_MAX >= m.h.end || heap_page_purged(&m.h, (uintptr_t)at))
+		return; /* trimmed away, the fence header is there now, or the page was purged */
 	unsigned char saved = *at;
 	*at ^= (unsigned char)(r >> 8 | 1);
 	if (!m.h.debug)
@@ -527,8 +527,11 @@ static void op_query(struct input *in)
 
 /* ---- one input ----------------------------------------------------------- */
 
+static unsigned char purge_map[ARENA_PAGES / 8];
+
 static bool start(struct input *in)
 {
+	memset(purge_map, 0, sizeof(purge_map));
 	unsigned cfg = (unsigned)take(in, 1);
 	struct heap_config c = {
 		.page_size = PAGE,
@@ -540,6 +543,7 @@ static bool start(struct input *in)
 		/* purging in 3 of 4 heaps, from 1..3 pages, keeping 0 or 4 pages */
 		.purge_min = (cfg >> 3 & 3) * PAGE,
 		.purge_keep = cfg & 0x40 ? 4 * PAGE : 0,
+		.purge_map = purge_map,
 	};
 	size_t limit = (16 + take(in, 1) % 64 * 16) * PAGE;
 	unsigned budget = (unsigned)take(in, 1) % 16;

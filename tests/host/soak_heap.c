@@ -373,8 +373,11 @@ static void step(struct round *r, unsigned long long i)
 
 static const char *const fit_names[] = { "first fit", "next fit", "best fit" };
 
+static unsigned char purge_map[ROOMY / PAGE / 8];
+
 static struct round *start_round(unsigned n, uint64_t seed)
 {
+	memset(purge_map, 0, sizeof(purge_map));
 	static char name[64];
 	struct round *r = calloc(1, sizeof(*r));
 	bool tight = (n + n / 6) % 2; /* rounds 0-5 and 6-11: each pair of fit and mode both ways */
@@ -383,6 +386,7 @@ static struct round *start_round(unsigned n, uint64_t seed)
 		.keep = 8 * PAGE, .fit = (enum heap_fit)(n % 3), .debug = n / 3 % 2,
 		/* purging in rounds 0, 1, 4, 5, 8, 9...: on and off in every mode */
 		.purge_min = n / 2 % 2 ? 0 : 8 * PAGE, .purge_keep = 16 * PAGE,
+		.purge_map = purge_map,
 	};
 
 	EXPECT(r != NULL);

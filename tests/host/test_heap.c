@@ -295,9 +295,15 @@ static void expect_consistent(void)
 	CHECK_EQ(fx.h.stats.committed, fx.arena.mapped - fx.arena.purged);
 }
 
+static unsigned char purge_map[RESERVE / PAGE / 8];
+
 /* A fresh heap that may grow to `limit` bytes, its backend refusing after `grows_left` calls. */
-static void start_heap(const struct heap_config *cfg, size_t limit, long grows_left)
+static void start_heap(const struct heap_config *config, size_t limit, long grows_left)
 {
+	struct heap_config with_map = *config, *cfg = &with_map;
+
+	memset(purge_map, 0, sizeof(purge_map));
+	with_map.purge_map = purge_map;
 	stop_heap();
 	void *base = mmap(NULL, RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 			  -1, 0);

@@ -13,9 +13,14 @@ static void cmd_heap(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	heap_largest_free(&kheap.heap);
-	kprintf("  region %p-%p (%uK mapped, peak %uK, limit %uK)\n", (void *)kheap.heap.base,
+	kprintf("  region %p-%p (%uK of addresses, peak %uK, limit %uK)\n", (void *)kheap.heap.base,
 		(void *)kheap.heap.end, (unsigned)(s->heap_size >> 10), (unsigned)(s->peak_heap_size >> 10),
 		(unsigned)((kheap.heap.limit - kheap.heap.base) >> 10));
+	/* What the heap really holds: the region less the pages purged inside free blocks. */
+	kprintf("  committed %uK (peak %uK); %uK purged in free blocks (%llu purges, %llu commits)\n",
+		(unsigned)(s->committed >> 10), (unsigned)(s->peak_committed >> 10),
+		(unsigned)(s->purged >> 10), (unsigned long long)s->purges,
+		(unsigned long long)s->commits);
 	kprintf("  general heap: %u live blocks, %u bytes asked, %u in blocks (peak %u); "
 		"%u bytes of metadata per block\n", (unsigned)s->live_blocks, (unsigned)s->requested,
 		(unsigned)s->in_use, (unsigned)s->peak_in_use, (unsigned)heap_overhead_per_block(&kheap.heap));

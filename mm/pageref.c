@@ -19,7 +19,7 @@
 
 static uint16_t *refs;
 static uint32_t nframes;
-uint32_t user_frames;
+uint32_t user_frames, user_frames_peak;
 
 void pageref_init(void)
 {
@@ -43,7 +43,8 @@ static uint32_t counted(uint32_t pa)
 	if (pa) {
 		KASSERT(*ref_of(pa) == 0);
 		*ref_of(pa) = 1;
-		user_frames++;
+		if (++user_frames > user_frames_peak)
+			user_frames_peak = user_frames;
 	}
 	return pa;
 }

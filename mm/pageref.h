@@ -33,7 +33,7 @@ void page_ref_put(uint32_t pa);
 
 uint32_t page_ref_count(uint32_t pa);
 
-/* User frames currently counted (a frame shared by many counts once). */
-extern uint32_t user_frames;
+/* User frames currently counted (a frame shared by many counts once), and the most ever. */
+extern uint32_t user_frames, user_frames_peak;
 
 #endif

@@ -58,10 +58,12 @@ KTEST(user_programs_pass_and_leak_nothing)
 	while (initrd_next(&pos, &f)) {
 		if (!has_prefix(f.name, "test-"))
 			continue;
+		user_frames_peak = 0;
 		int status = run_counting(f.name, &leaked);
 		bool ok = status == 0 && leaked == 0 && user_frames == 0;
-		kprintf("# %s: %s, %d frames leaked\n", f.name,
-			status < 0 ? "could not start" : proc_status_text(status), leaked);
+		kprintf("# %s: %s, %d frames leaked, at most %uK of user memory\n", f.name,
+			status < 0 ? "could not start" : proc_status_text(status), leaked,
+			user_frames_peak * 4);
 		ran++;
 		failed += !ok;
 	}

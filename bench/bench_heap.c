@@ -480,7 +480,7 @@ static void print_footprint(struct cell cells[][ALLOCATORS])
 	for (unsigned a = 0; a < ALLOCATORS; a++)
 		if (allocators[a].present)
 			printf(" %s |", allocators[a].name);
-	printf(" kheap heap: peak size / peak requested |\n|---|--:|");
+	printf(" kheap heap: peak committed / peak requested |\n|---|--:|");
 	for (unsigned a = 0; a < ALLOCATORS; a++)
 		if (allocators[a].present)
 			printf("--:|");
@@ -535,7 +535,7 @@ static void print_experiment(const struct experiment_table *t)
 {
 	printf("### %s\n\n(%s; the trace has %llu steps)\n\n", t->title, t->note,
 	       (unsigned long long)t->row[0].ops);
-	printf("| configuration | peak heap | peak requested | peak heap / peak requested | "
+	printf("| configuration | peak heap (committed) | peak requested | peak heap / peak requested | "
 	       "mean heap | grows | shrinks | ns/step |\n|---|--:|--:|--:|--:|--:|--:|--:|\n");
 	for (unsigned i = 0; i < t->rows; i++) {
 		const struct experiment_row *r = &t->row[i];
@@ -606,6 +606,8 @@ static void write_growth(const struct config *cfg, const struct experiment_table
 	fprintf(f, "# step_kib grows shrinks ns_per_step mean_heap_mib peak_heap_mib\n");
 	for (unsigned i = 0; i < t->rows; i++) {
 		const struct experiment_row *r = &t->row[i];
+		if (r->x <= 0)
+			continue; /* not a step of the sweep (the purging row) */
 		fprintf(f, "%g %llu %llu %.2f %.3f %.3f\n", r->x, (unsigned long long)r->grows,
 			(unsigned long long)r->shrinks, (double)r->ns / (double)r->ops,
 			r->mean_heap / 1048576.0, (double)r->peak_heap / 1048576.0);

@@ -133,11 +133,13 @@ struct heap_config {
 	enum heap_fit fit;
 	bool debug;         /* red zones and poisoning */
 	/*
-	 * Purging (needs the backend's commit and decommit; 0: off): a free
-	 * block whose whole pages inside it span at least purge_min bytes
-	 * has those pages decommitted, once more than purge_keep bytes of
-	 * the heap's free blocks are committed (so a heap that frees and
-	 * takes back the same memory keeps that much at hand).
+	 * Purging (needs the backend's commit and decommit and a purge_map;
+	 * purge_min 0: off): a free block whose whole pages inside it span
+	 * at least purge_min bytes has those pages decommitted when the heap
+	 * is about to grow, and as it is freed once more than purge_keep
+	 * bytes of the heap's free blocks are committed (so a heap that
+	 * frees and takes back the same memory keeps that much at hand;
+	 * SIZE_MAX: only on growth).
 	 */
 	size_t purge_min, purge_keep;
 	/* Zeroed storage for a bit per page of the region (limit - base) /

@@ -263,6 +263,7 @@ static void reap_orphans(void)
 /* One scheduling step: run the next ready process, or sleep until an interrupt. */
 static void schedule_once(void)
 {
+	reap_orphans();
 	struct proc *p = pick_next();
 
 	if (p)
@@ -275,18 +276,14 @@ static void schedule_once(void)
 
 void proc_poll(void)
 {
-	while (proc_any_alive() && !serial_has_input()) {
-		reap_orphans();
+	while (proc_any_alive() && !serial_has_input())
 		schedule_once();
-	}
 }
 
 void proc_run_all(void)
 {
-	while (proc_any_alive()) {
-		reap_orphans();
+	while (proc_any_alive())
 		schedule_once();
-	}
 }
 
 /* Ask a process to die; a sleeper is woken to notice. */
@@ -338,17 +335,13 @@ int proc_run(const char *const *argv)
 		return pid;
 	p = proc_find(pid);
 	p->awaited = true;
-	while (p->state != PROC_ZOMBIE) {
-		reap_orphans();
+	while (p->state != PROC_ZOMBIE)
 		schedule_once();
-	}
 	status = p->status;
 	proc_free(p);
 	kill_job(pid);
-	while (job_alive(pid)) {
-		reap_orphans();
+	while (job_alive(pid))
 		schedule_once();
-	}
 	return status;
 }
 

@@ -261,6 +261,15 @@ bool uvm_fault(const struct page_fault *pf)
 
 /* ---- loading a program ------------------------------------------------------ */
 
+/* The regions are sorted: the last executable one ends highest. */
+static void update_code_end(struct uvm *u)
+{
+	u->code_end = 0;
+	for (unsigned i = 0; i < u->vmas.n; i++)
+		if (u->vmas.v[i].prot & VMA_EXEC)
+			u->code_end = u->vmas.v[i].end;
+}
+
 static int add_region(struct uvm *u, uint32_t start, uint32_t end, uint32_t prot,
 		      enum vma_kind kind, uint32_t file_start, uint32_t file_end, uint32_t file_pa)
 {
@@ -268,9 +277,10 @@ static int add_region(struct uvm *u, uint32_t start, uint32_t end, uint32_t prot
 
 	if (start >= end)
 		return 0;
-	if (prot & VMA_EXEC && end > u->code_end)
-		u->code_end = end;
-	return vma_insert(&u->vmas, &v) == VMA_OK ? 0 : -ENOMEM;
+	if (vma_insert(&u->vmas, &v) != VMA_OK)
+		return -ENOMEM;
+	update_code_end(u);
+	return 0;
 }
 
 static uint32_t segment_prot(uint32_t flags)
@@ -435,14 +445,6 @@ static uint32_t vma_prot_of(uint32_t linux_prot)
 	uint32_t prot = linux_prot & (VMA_READ | VMA_WRITE | VMA_EXEC);
 
 	return prot ? prot | VMA_READ : 0;
-}
-
-static void update_code_end(struct uvm *u)
-{
-	u->code_end = 0;
-	for (unsigned i = 0; i < u->vmas.n; i++)
-		if (u->vmas.v[i].prot & VMA_EXEC)
-			u->code_end = u->vmas.v[i].end;
 }
 
 static bool user_range(uint32_t addr, uint32_t len)

@@ -191,23 +191,43 @@ static bool power_of_two(size_t x)
 	return x && !(x & (x - 1));
 }
 
-API void *malloc(size_t size)
+/*
+ * malloc and free are the magazines' inline fast paths (magazine.h) and a
+ * call of the rest, kept out of line so that the fast path needs no stack
+ * frame: the full magazine paths, then the locked way.
+ */
+#define SLOW_WAY __attribute__((noinline))
+
+static SLOW_WAY void *malloc_slow(size_t size, const void *caller)
 {
 	void *p = magazine_alloc(size);
 
 	if (!p && enter()) {
-		p = kalloc_alloc(&ka, size, CALLER);
+		p = kalloc_alloc(&ka, size, caller);
 		leave();
 	}
 	return nomem_if_null(p);
 }
 
+static SLOW_WAY void free_slow(void *p, const void *caller)
+{
+	if (magazine_free(p) || !enter())
+		return;
+	kalloc_free(&ka, p, caller);
+	leave();
+}
+
+API void *malloc(size_t size)
+{
+	void *p = magazine_alloc_fast(size);
+
+	return p ? p : malloc_slow(size, CALLER);
+}
+
 API void free(void *p)
 {
-	if (!p || magazine_free(p) || !enter())
-		return;
-	kalloc_free(&ka, p, CALLER);
-	leave();
+	if (p && !magazine_free_fast(p))
+		free_slow(p, CALLER);
 }
 
 /*

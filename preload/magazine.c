@@ -16,7 +16,10 @@
  * them: the slab cannot go away while p is live, and only p's own
  * allocation and free touch p's bit.  For a wrong pointer the answer may be
  * stale, which can only send the call the locked way, where it is checked
- * again, properly.
+ * again, properly.  The class hint (magazine.h) is written by any thread
+ * that learns a page's class, without the lock and in relaxed order: a
+ * stale or overwritten byte is only a wrong guess, and a wrong guess fails
+ * the check that follows it.
  *
  * The key.  Each object in a magazine has KEY in its second word (objects
  * are at least 16 bytes); popping or flushing it clears the word.  KEY is
@@ -37,7 +40,7 @@
  * Threads that end give their magazines back (a pthread key destructor).
  * After fork() the child keeps the forking thread's magazines; those of
  * the threads that do not exist in the child are lost to it (at most
- * ROUNDS objects per class per thread).
+ * MAGAZINE_ROUNDS objects per class per thread).
  */
 #include "magazine.h"
 
@@ -49,31 +52,11 @@
 
 #include "report.h"
 
-#define ROUNDS 32         /* objects a magazine holds at most */
-#define BATCH (ROUNDS / 2) /* objects moved to or from the slab cache at once */
-#define DEPOT_BATCHES 8   /* full batches the depot keeps per class */
-#define GRAIN 16          /* the class table has one entry per GRAIN bytes */
-#define MAX_SMALL SLAB_MAX_OBJECT
+#define BATCH (MAGAZINE_ROUNDS / 2) /* objects moved to or from the slab cache at once */
+#define DEPOT_BATCHES 8             /* full batches the depot keeps per class */
 
-struct magazine {
-	unsigned count;
-	void *round[ROUNDS];
-};
-
-/*
- * A thread's state, one byte so that the fast paths test it with one
- * compare: ACTIVE means magazines are on (setup is done) and the exit
- * destructor knows the thread.  NEW threads become ACTIVE on their first
- * call; RETIRED ones (their destructor ran) take the locked way for good.
- */
-enum thread_state { NEW, ACTIVE, RETIRED };
-
-struct thread_magazines {
-	struct magazine class[KMALLOC_CLASSES];
-	unsigned char state; /* enum thread_state */
-};
-
-static __thread struct thread_magazines tm __attribute__((tls_model("initial-exec")));
+__thread struct thread_magazines magazine_tls __attribute__((tls_model("initial-exec")));
+struct magazine_globals magazine_globals;
 
 /* Full batches set aside by threads that free more than they allocate (lock held). */
 struct depot {
@@ -83,34 +66,26 @@ struct depot {
 
 static struct depot depot[KMALLOC_CLASSES];
 
-static struct kalloc *ka;
 static struct spinlock *lock;
 static bool enabled; /* set last, with release order: the rest is ready when it reads true */
-static uintptr_t key;
 static pthread_key_t exit_key;
-static unsigned char class_of_grain[MAX_SMALL / GRAIN + 1];
 
 /* ---- the key in an object's second word ------------------------------------------ */
 
-static uintptr_t *key_word(void *obj)
-{
-	return (uintptr_t *)obj + 1;
-}
-
 static void mark(void *obj)
 {
-	*key_word(obj) = key;
+	*magazine_key_word(obj) = magazine_globals.key;
 }
 
 static void unmark(void *obj)
 {
-	*key_word(obj) = 0;
+	*magazine_key_word(obj) = 0;
 }
 
 static uintptr_t make_key(void)
 {
 	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
-	uintptr_t k = (uintptr_t)&tm ^ 0x9E3779B97F4A7C15u;
+	uintptr_t k = (uintptr_t)&magazine_tls ^ 0x9E3779B97F4A7C15u;
 
 	if (r) {
 		uintptr_t bytes;
@@ -130,7 +105,7 @@ static uintptr_t make_key(void)
  */
 static void flush_batch(unsigned c)
 {
-	struct magazine *m = &tm.class[c];
+	struct magazine *m = &magazine_tls.class[c];
 	struct depot *d = &depot[c];
 
 	m->count -= BATCH;
@@ -140,7 +115,7 @@ static void flush_batch(unsigned c)
 	}
 	for (unsigned i = 0; i < BATCH; i++) {
 		unmark(m->round[m->count + i]);
-		kalloc_free(ka, m->round[m->count + i], NULL);
+		kalloc_free(magazine_globals.ka, m->round[m->count + i], NULL);
 	}
 }
 
@@ -157,7 +132,7 @@ static SLOW void flush(unsigned c)
 /* Fill class c's empty magazine: a batch from the depot, or new objects; false if none. */
 static SLOW bool refill(unsigned c)
 {
-	struct magazine *m = &tm.class[c];
+	struct magazine *m = &magazine_tls.class[c];
 	struct depot *d = &depot[c];
 
 	spin_lock(lock);
@@ -166,6 +141,7 @@ static SLOW bool refill(unsigned c)
 		m->count = BATCH;
 	}
 	while (m->count < BATCH) {
+		struct kalloc *ka = magazine_globals.ka;
 		void *obj = kalloc_alloc(ka, ka->classes[c].size, NULL);
 		if (!obj)
 			break;
@@ -180,15 +156,15 @@ static SLOW bool refill(unsigned c)
 static void give_back_all(void *arg)
 {
 	(void)arg;
-	tm.state = RETIRED;
+	magazine_tls.state = MAGAZINE_RETIRED;
 	spin_lock(lock);
 	for (unsigned c = 0; c < KMALLOC_CLASSES; c++) {
-		struct magazine *m = &tm.class[c];
+		struct magazine *m = &magazine_tls.class[c];
 		while (m->count >= BATCH)
 			flush_batch(c);
 		while (m->count) {
 			unmark(m->round[--m->count]);
-			kalloc_free(ka, m->round[m->count], NULL);
+			kalloc_free(magazine_globals.ka, m->round[m->count], NULL);
 		}
 	}
 	spin_unlock(lock);
@@ -208,16 +184,16 @@ void magazine_setup(struct kalloc *k, struct spinlock *l)
 {
 	unsigned c = 0;
 
-	ka = k;
+	magazine_globals.ka = k;
 	lock = l;
 	if (!magazines_wanted(k) || pthread_key_create(&exit_key, give_back_all) != 0)
 		return;
-	for (size_t g = 0; g <= MAX_SMALL / GRAIN; g++) {
-		while (c < KMALLOC_CLASSES && ka->classes[c].size < g * GRAIN)
+	for (size_t g = 0; g <= SLAB_MAX_OBJECT / MAGAZINE_GRAIN; g++) {
+		while (c < KMALLOC_CLASSES && k->classes[c].size < g * MAGAZINE_GRAIN)
 			c++;
-		class_of_grain[g] = (unsigned char)c;
+		magazine_globals.class_of_grain[g] = (unsigned char)c;
 	}
-	key = make_key();
+	magazine_globals.key = make_key();
 	__atomic_store_n(&enabled, true, __ATOMIC_RELEASE);
 }
 
@@ -227,58 +203,27 @@ void magazine_setup(struct kalloc *k, struct spinlock *l)
  * is set first: pthread_setspecific may allocate, and that malloc must
  * not come back here.
  */
-static SLOW bool activate(void)
+static bool activate(void)
 {
-	if (tm.state == RETIRED || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+	if (magazine_tls.state == MAGAZINE_ACTIVE)
+		return true;
+	if (magazine_tls.state == MAGAZINE_RETIRED || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
 		return false;
-	tm.state = ACTIVE;
-	pthread_setspecific(exit_key, &tm);
+	magazine_tls.state = MAGAZINE_ACTIVE;
+	pthread_setspecific(exit_key, &magazine_tls);
 	return true;
 }
 
-/* ---- the fast paths ------------------------------------------------------------------------- */
+/* ---- the full paths: the fast ones, and every other case ------------------------------------ */
 
 void *magazine_alloc(size_t size)
 {
-	if (size > MAX_SMALL || (tm.state != ACTIVE && !activate()))
+	if (size > SLAB_MAX_OBJECT || !activate())
 		return NULL;
-	unsigned c = class_of_grain[(size + GRAIN - 1) / GRAIN];
-	struct magazine *m = &tm.class[c];
-	if (!m->count && !refill(c))
+	unsigned c = magazine_globals.class_of_grain[(size + MAGAZINE_GRAIN - 1) / MAGAZINE_GRAIN];
+	if (!magazine_tls.class[c].count && !refill(c))
 		return NULL;
-	void *obj = m->round[--m->count];
-	unmark(obj);
-	return obj;
-}
-
-/*
- * The class of live slab object p, or -1 if p is not one.  These are the
- * release-mode checks of every free, each refusing what the one before
- * let through (docs/design/heap.md gives their cost):
- *   - p lies in the heap region, so its slab-aligned page is mapped and
- *     may be read: two compares;
- *   - that page starts with a slab header: its magic, XORed with its
- *     address, matches (one load, a cache line shared by all the slab's
- *     objects);
- *   - the header's cache is one of our classes: a subtraction, a multiply
- *     (the division by a constant) and a compare, no walk of the caches;
- *   - p is an object's start: a multiply by the stride's reciprocal and a
- *     multiply back (slab_index_of);
- *   - the object is live: one bit of the header's bitmap.
- */
-static int class_of_object(void *p)
-{
-	const struct heap *h = &ka->heap;
-	struct slab *s = slab_of(p);
-
-	if ((uintptr_t)s < h->base || (uintptr_t)p >= __atomic_load_n(&h->end, __ATOMIC_RELAXED) ||
-	    !slab_header_valid(s))
-		return -1;
-	unsigned c = kalloc_class_index(ka, s->cache);
-	if (c == KMALLOC_CLASSES)
-		return -1;
-	int i = slab_index_of(&ka->classes[c], s, p);
-	return i >= 0 && slab_is_live(s, (unsigned)i) ? (int)c : -1;
+	return magazine_alloc_fast(size);
 }
 
 static SLOW bool refuse_double_free(void *p)
@@ -287,18 +232,35 @@ static SLOW bool refuse_double_free(void *p)
 	return true;
 }
 
+/* The class of live slab object p, or -1 if p is not one; teaches the hint. */
+static int class_of_object(void *p)
+{
+	int c = magazine_class_of_object(p);
+
+	if (c >= 0)
+		__atomic_store_n(magazine_hint_of(p), (unsigned char)(c + 1), __ATOMIC_RELAXED);
+	return c;
+}
+
+/*
+ * When the fast path says no to a live object of ours, its page's hint
+ * was missing or wrong (now set right), or the object is in a magazine
+ * already (a double free), or its magazine is full (flushed here).  Then
+ * the fast path takes it.
+ */
 bool magazine_free(void *p)
 {
 	int c;
 
-	if ((tm.state != ACTIVE && !activate()) || (c = class_of_object(p)) < 0)
+	if (!activate())
 		return false;
-	if (*key_word(p) == key)
+	if (magazine_free_fast(p))
+		return true;
+	if ((c = class_of_object(p)) < 0)
+		return false;
+	if (*magazine_key_word(p) == magazine_globals.key)
 		return refuse_double_free(p);
-	struct magazine *m = &tm.class[c];
-	if (m->count == ROUNDS)
+	if (magazine_tls.class[c].count == MAGAZINE_ROUNDS)
 		flush((unsigned)c);
-	mark(p);
-	m->round[m->count++] = p;
-	return true;
+	return magazine_free_fast(p);
 }

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lock.h"
 #include "mm/kmalloc.h"
@@ -36,5 +37,145 @@ void *magazine_alloc(size_t size);
 
 /* True if p was taken (or refused as a double free); false: go the locked way. */
 bool magazine_free(void *p);
+
+/*
+ * The same two, for the common case only, inline and without a call so
+ * that malloc and free need no stack frame for them: an ACTIVE thread, a
+ * magazine that is not empty (alloc) or full (free), a pointer that passes
+ * every check.  NULL or false means "call the full version", which takes
+ * every other case.
+ */
+static inline void *magazine_alloc_fast(size_t size);
+static inline bool magazine_free_fast(void *p);
+
+/* ---- what the inline fast paths need to see ---------------------------------------------- */
+
+#define MAGAZINE_ROUNDS 32 /* objects a magazine holds at most */
+#define MAGAZINE_GRAIN 16  /* the class table has one entry per GRAIN bytes */
+
+struct magazine {
+	unsigned count;
+	void *round[MAGAZINE_ROUNDS];
+};
+
+/*
+ * A thread's state, one byte so that the fast paths test it with one
+ * compare: ACTIVE means magazines are on (setup is done) and the exit
+ * destructor knows the thread.  NEW threads become ACTIVE on their first
+ * call; RETIRED ones (their destructor ran) take the locked way for good.
+ */
+enum magazine_thread_state { MAGAZINE_NEW, MAGAZINE_ACTIVE, MAGAZINE_RETIRED };
+
+struct thread_magazines {
+	struct magazine class[KMALLOC_CLASSES];
+	unsigned char state; /* enum magazine_thread_state */
+};
+
+/*
+ * The class hint.  A free must know p's class before it can push p, and
+ * the class is written in the slab's header -- a load that often misses
+ * the cache.  If the push's address waited for that load, so would every
+ * later load of the same magazine's count (the next malloc of the class),
+ * and a processor that guessed ahead of an unknown store address throws
+ * its work away when the guess was wrong.  So the class is predicted from
+ * a table, one byte per page (class + 1; 0: no guess), indexed by the
+ * page number's low bits, and the prediction is then checked against the
+ * header like any free: a stale or aliased guess only sends the call the
+ * slow way, which learns the page's true class.  The table is a hint, so
+ * nothing keeps it exact and nothing needs to; 1 MiB of address space,
+ * touched only where slabs are.  (docs/design/heap.md has the figures.)
+ */
+#define MAGAZINE_HINT_BITS 20
+
+/* Set once by magazine_setup, read by every fast path. */
+struct magazine_globals {
+	uintptr_t key;            /* in the second word of every object in a magazine */
+	struct kalloc *ka;
+	unsigned char class_of_grain[SLAB_MAX_OBJECT / MAGAZINE_GRAIN + 1];
+	unsigned char class_hint[1u << MAGAZINE_HINT_BITS]; /* read and written relaxed */
+};
+
+extern __thread struct thread_magazines magazine_tls __attribute__((tls_model("initial-exec")));
+extern struct magazine_globals magazine_globals;
+
+static inline unsigned char *magazine_hint_of(const void *p)
+{
+	return &magazine_globals.class_hint[((uintptr_t)p / SLAB_SIZE) &
+					    ((1u << MAGAZINE_HINT_BITS) - 1)];
+}
+
+static inline uintptr_t *magazine_key_word(void *obj)
+{
+	return (uintptr_t *)obj + 1;
+}
+
+static inline void *magazine_alloc_fast(size_t size)
+{
+	struct thread_magazines *t = &magazine_tls;
+
+	if (size > SLAB_MAX_OBJECT)
+		return NULL;
+	unsigned c = magazine_globals.class_of_grain[(size + MAGAZINE_GRAIN - 1) / MAGAZINE_GRAIN];
+	struct magazine *m = &t->class[c];
+	if (t->state != MAGAZINE_ACTIVE || !m->count)
+		return NULL;
+	void *obj = m->round[--m->count];
+	*magazine_key_word(obj) = 0;
+	return obj;
+}
+
+/*
+ * The class of live slab object p, or -1 if p is not one.  These are the
+ * release-mode checks of every free, each refusing what the one before
+ * let through (docs/design/heap.md gives their cost):
+ *   - p lies in the heap region, so its slab-aligned page is mapped and
+ *     may be read: two compares;
+ *   - that page starts with a slab header: its magic, XORed with its
+ *     address, matches (one load, a cache line shared by all the slab's
+ *     objects);
+ *   - the header's cache is one of our classes: a subtraction, a multiply
+ *     (the division by a constant) and a compare, no walk of the caches;
+ *   - p is an object's start: a multiply by the stride's reciprocal and a
+ *     multiply back (slab_index_of);
+ *   - the object is live: one bit of the header's bitmap.
+ */
+static inline int magazine_class_of_object(void *p)
+{
+	const struct kalloc *ka = magazine_globals.ka;
+	struct slab *s = slab_of(p);
+
+	if ((uintptr_t)s < ka->heap.base ||
+	    (uintptr_t)p >= __atomic_load_n(&ka->heap.end, __ATOMIC_RELAXED) || !slab_header_valid(s))
+		return -1;
+	unsigned c = kalloc_class_index(ka, s->cache);
+	if (c == KMALLOC_CLASSES)
+		return -1;
+	int i = slab_index_of(&ka->classes[c], s, p);
+	return i >= 0 && slab_is_live(s, (unsigned)i) ? (int)c : -1;
+}
+
+/*
+ * Only for an ACTIVE thread: setup is done, magazine_globals are set.
+ * Once the check has passed, the compiler knows the hinted class equals
+ * the one read from the header, and may address the magazine with
+ * either; the barrier makes it keep the hinted one, which is ready long
+ * before the header arrives.
+ */
+static inline bool magazine_free_fast(void *p)
+{
+	struct thread_magazines *t = &magazine_tls;
+	unsigned c = __atomic_load_n(magazine_hint_of(p), __ATOMIC_RELAXED) - 1u;
+	unsigned early = c;
+
+	if (t->state != MAGAZINE_ACTIVE || c >= KMALLOC_CLASSES ||
+	    t->class[c].count == MAGAZINE_ROUNDS || *magazine_key_word(p) == magazine_globals.key ||
+	    magazine_class_of_object(p) != (int)c)
+		return false;
+	__asm__("" : "+r"(early)); /* opaque: not known to equal the header's class */
+	struct magazine *m = &t->class[early];
+	*magazine_key_word(p) = magazine_globals.key;
+	m->round[m->count++] = p;
+	return true;
+}
 
 #endif

@@ -350,6 +350,50 @@ static bool bad_frees_reported(void)
 	return again ? true : fail("malloc failed after the bad frees");
 }
 
+/*
+ * The free fast path guesses an object's class from a hint kept per page
+ * (preload/magazine.h) that nothing clears when a slab's page goes back
+ * to the heap.  Once a bigger block lives there, a free of a pointer
+ * where one of the slab's objects used to be must still be refused -- the
+ * slab header decides, not the hint -- and the block must keep its bytes.
+ */
+static bool stale_class_hint(void)
+{
+	enum { OBJECTS = 4096, BLOCKS = 256, BLOCK = 3000 };
+	static char *object[OBJECTS], *block[BLOCKS];
+	char *target = NULL, *inside = NULL;
+	struct capture c;
+
+	for (int i = 0; i < OBJECTS; i++)
+		object[i] = malloc(32);
+	for (int i = 0; i < OBJECTS; i++)
+		free(object[i]); /* each page's first free teaches its hint */
+	for (int b = 0; b < BLOCKS; b++) {
+		block[b] = malloc(BLOCK);
+		memset(block[b], 0x5A, BLOCK);
+		for (int i = 0; i < OBJECTS && !target; i++)
+			if (object[i] > block[b] && object[i] < block[b] + BLOCK - 16)
+				target = block[b], inside = object[i];
+	}
+	bool ok = target != NULL;
+	if (!ok)
+		fail("no block took a page the 32-byte objects had: nothing to check");
+	if (ok) {
+		capture_start(&c);
+		free(opaque(inside));
+		capture_end(&c);
+		if (lines_in(c.text) != 1 || !strstr(c.text, "invalid free"))
+			ok = fail("free of a former object's address inside a %d-byte block: %s", BLOCK,
+				  c.text[0] ? c.text : "taken silently");
+		for (int i = 0; ok && i < BLOCK; i++)
+			if ((unsigned char)target[i] != 0x5A)
+				ok = fail("byte %d of the block changed after the refused free", i);
+	}
+	for (int b = 0; b < BLOCKS; b++)
+		free(block[b]);
+	return ok;
+}
+
 /* ---- threads and fork ---------------------------------------------------------------- */
 
 #define THREADS 4
@@ -540,6 +584,7 @@ int main(int argc, char **argv)
 	run("realloc-zero-frees", realloc_zero_frees);
 	run("free-keeps-errno", free_keeps_errno);
 	run("bad-frees-reported", bad_frees_reported);
+	run("stale-class-hint", stale_class_hint);
 	run("threads", threads_share_the_heap);
 	run("fork-while-threads-allocate", fork_while_threads_allocate);
 	return failures != 0;

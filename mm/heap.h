@@ -42,8 +42,9 @@ struct heap_backend {
 	 * Optional, both or neither (purging, see heap.c).  decommit: the
 	 * pages [start, start + bytes), inside the region, hold nothing the
 	 * heap needs: give their memory back but keep the addresses (the
-	 * kernel unmaps them and frees their frames; the host discards them
-	 * and makes them inaccessible).  commit: make such pages usable again
+	 * kernel unmaps them and frees their frames; the host library
+	 * discards them and keeps them readable, the host tests make them
+	 * inaccessible).  commit: make such pages usable again
 	 * (their contents are then undefined), or return false and change
 	 * nothing when there is no memory.
 	 */

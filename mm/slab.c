@@ -43,6 +43,7 @@ struct object_record {
 };
 
 static struct kmem_cache *all_caches;
+static uint32_t generations; /* slabs made so far: the next one's generation */
 
 static uintptr_t align_up(uintptr_t x, uintptr_t a)
 {
@@ -166,8 +167,9 @@ static struct slab *new_slab(struct kmem_cache *c)
 	if (!s)
 		return NULL;
 	memset(s, 0, sizeof(*s));
-	s->magic = SLAB_MAGIC ^ (uint32_t)(uintptr_t)s;
+	s->generation = ++generations;
 	s->cache = c;
+	__atomic_store_n(&s->magic, SLAB_MAGIC ^ (uint32_t)(uintptr_t)s, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < c->per_slab; i++) {
 		char *obj = object(c, s, i);
 		if (c->ctor)
@@ -184,7 +186,7 @@ static struct slab *new_slab(struct kmem_cache *c)
 static void release_slab(struct kmem_cache *c, struct slab *s)
 {
 	list_del(&c->empty, s);
-	s->magic = 0;
+	__atomic_store_n(&s->magic, 0, __ATOMIC_RELAXED);
 	c->stats.slabs--;
 	c->stats.empty_slabs--;
 	c->source->put(c->source->ctx, s);
@@ -243,7 +245,7 @@ void *slab_alloc(struct kmem_cache *c, size_t size, const void *caller)
 	if (s->inuse == 0)
 		c->stats.empty_slabs--;
 	s->inuse++;
-	s->live[i / 32] |= 1u << (i % 32);
+	__atomic_store_n(&s->live[i / 32], s->live[i / 32] | 1u << (i % 32), __ATOMIC_RELEASE);
 	relist(c, s, s->inuse - 1);
 	if (c->debug) {
 		*record(c, obj) = (struct object_record){ caller, c->seq ? (*c->seq)++ : 0,
@@ -294,7 +296,7 @@ bool slab_free(struct kmem_cache *c, void *obj, const void *caller)
 	struct slab *s = slab_of(obj);
 	bool spare = s->inuse == 1 && c->empty; /* keep one empty slab, give the rest back */
 	s->inuse--;
-	s->live[i / 32] &= ~(1u << (i % 32));
+	__atomic_store_n(&s->live[i / 32], s->live[i / 32] & ~(1u << (i % 32)), __ATOMIC_RELEASE);
 	if (c->debug)
 		record(c, obj)->caller = caller; /* now: who freed it */
 	poison_free_object(c, obj);

@@ -49,12 +49,23 @@ struct slab_source {
  * inlined into fast paths elsewhere -- the host's per-thread magazines --
  * and exist once; only slab.c writes it.  The fields a free checks come
  * first, so that on a 64-bit host they share one cache line.
+ *
+ * Those fast paths read a header without the allocator's lock, while
+ * another thread may give the slab back and build a new one, of another
+ * cache, on the same page.  The magic alone cannot tell the two apart (it
+ * depends only on the address), so each slab also gets a generation
+ * number: a reader takes it first and checks it again after the live bit
+ * (slab_header_unchanged), like a sequence lock.  For them, slab.c
+ * publishes a new header's magic last, with release order, and sets and
+ * clears live bits with release order; under the lock these are plain
+ * stores on x86.
  */
 struct slab {
 	uint32_t magic; /* SLAB_MAGIC ^ the slab's address: a slab, not stray bytes */
 	unsigned inuse;
 	struct kmem_cache *cache;
 	uint32_t live[SLAB_MAX_OBJECTS / 32]; /* bit i: object i is allocated */
+	uint32_t generation; /* this slab's number: different from the page's last slab's */
 	struct slab *next, *prev;
 	void *free; /* free objects, linked through their link word */
 };
@@ -90,7 +101,7 @@ static inline struct slab *slab_of(const void *p)
 /* Does the page at s start with a slab header (the magic matches its address)? */
 static inline bool slab_header_valid(const struct slab *s)
 {
-	return s->magic == (SLAB_MAGIC ^ (uint32_t)(uintptr_t)s);
+	return __atomic_load_n(&s->magic, __ATOMIC_ACQUIRE) == (SLAB_MAGIC ^ (uint32_t)(uintptr_t)s);
 }
 
 /*
@@ -114,7 +125,18 @@ static inline int slab_index_of(const struct kmem_cache *c, const struct slab *s
 
 static inline bool slab_is_live(const struct slab *s, unsigned i)
 {
-	return s->live[i / 32] & (1u << (i % 32));
+	return __atomic_load_n(&s->live[i / 32], __ATOMIC_RELAXED) & (1u << (i % 32));
+}
+
+/*
+ * For a reader without the lock: is s still the slab whose generation it
+ * read before its other reads?  The fence keeps those reads before the
+ * ones here.
+ */
+static inline bool slab_header_unchanged(const struct slab *s, uint32_t generation)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return slab_header_valid(s) && __atomic_load_n(&s->generation, __ATOMIC_RELAXED) == generation;
 }
 
 /*

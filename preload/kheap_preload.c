@@ -213,7 +213,8 @@ static SLOW_WAY void free_slow(void *p, const void *caller)
 {
 	if (magazine_free(p) || !enter())
 		return;
-	kalloc_free(&ka, p, caller);
+	if (!magazine_refuses(p))
+		kalloc_free(&ka, p, caller);
 	leave();
 }
 
@@ -279,7 +280,8 @@ API void *realloc(void *p, size_t size)
 	void *q = NULL;
 
 	if (enter()) {
-		q = kalloc_realloc(&ka, p, size ? with_headroom(p, size) : 0, CALLER);
+		q = p && magazine_refuses(p) ? NULL
+					     : kalloc_realloc(&ka, p, size ? with_headroom(p, size) : 0, CALLER);
 		leave();
 	}
 	if (!q && (size || !p))

@@ -264,3 +264,11 @@ bool magazine_free(void *p)
 		flush((unsigned)c);
 	return magazine_free_fast(p);
 }
+
+bool magazine_refuses(void *p)
+{
+	if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || magazine_class_of_object(p) < 0 ||
+	    *magazine_key_word(p) != magazine_globals.key)
+		return false;
+	return refuse_double_free(p);
+}

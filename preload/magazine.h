@@ -39,6 +39,15 @@ void *magazine_alloc(size_t size);
 bool magazine_free(void *p);
 
 /*
+ * With the lock held, before another layer frees or resizes p: true (and
+ * reported) if p sits in a magazine or the depot, freed already.  The slab
+ * counts those objects as allocated, so without this a double free that
+ * comes the locked way -- through realloc, or from a thread whose
+ * magazines were given back at its exit -- would be taken.
+ */
+bool magazine_refuses(void *p);
+
+/*
  * The same two, for the common case only, inline and without a call so
  * that malloc and free need no stack frame for them: an ACTIVE thread, a
  * magazine that is not empty (alloc) or full (free), a pointer that passes
@@ -128,8 +137,9 @@ static inline void *magazine_alloc_fast(size_t size)
  * The class of live slab object p, or -1 if p is not one.  These are the
  * release-mode checks of every free, each refusing what the one before
  * let through (docs/design/heap.md gives their cost):
- *   - p lies in the heap region, so its slab-aligned page is mapped and
- *     may be read: two compares;
+ *   - p lies in the heap region, so its slab-aligned page may be read:
+ *     two compares (pages the heap gives back stay readable, region.c,
+ *     so a shrink racing with this check cannot make the read fault);
  *   - that page starts with a slab header: its magic, XORed with its
  *     address, matches (one load, a cache line shared by all the slab's
  *     objects);
@@ -137,7 +147,10 @@ static inline void *magazine_alloc_fast(size_t size)
  *     (the division by a constant) and a compare, no walk of the caches;
  *   - p is an object's start: a multiply by the stride's reciprocal and a
  *     multiply back (slab_index_of);
- *   - the object is live: one bit of the header's bitmap.
+ *   - the object is live: one bit of the header's bitmap;
+ *   - and the header is still the one these reads began with (its
+ *     generation, slab.h): without the lock, the slab may have been given
+ *     back and rebuilt for another class in the meantime.
  */
 static inline int magazine_class_of_object(void *p)
 {
@@ -147,11 +160,13 @@ static inline int magazine_class_of_object(void *p)
 	if ((uintptr_t)s < ka->heap.base ||
 	    (uintptr_t)p >= __atomic_load_n(&ka->heap.end, __ATOMIC_RELAXED) || !slab_header_valid(s))
 		return -1;
-	unsigned c = kalloc_class_index(ka, s->cache);
+	uint32_t generation = __atomic_load_n(&s->generation, __ATOMIC_RELAXED);
+	unsigned c = kalloc_class_index(ka, __atomic_load_n(&s->cache, __ATOMIC_RELAXED));
 	if (c == KMALLOC_CLASSES)
 		return -1;
 	int i = slab_index_of(&ka->classes[c], s, p);
-	return i >= 0 && slab_is_live(s, (unsigned)i) ? (int)c : -1;
+	return i >= 0 && slab_is_live(s, (unsigned)i) && slab_header_unchanged(s, generation) ? (int)c
+												: -1;
 }
 
 /*
@@ -168,8 +183,8 @@ static inline bool magazine_free_fast(void *p)
 	unsigned early = c;
 
 	if (t->state != MAGAZINE_ACTIVE || c >= KMALLOC_CLASSES ||
-	    t->class[c].count == MAGAZINE_ROUNDS || *magazine_key_word(p) == magazine_globals.key ||
-	    magazine_class_of_object(p) != (int)c)
+	    t->class[c].count == MAGAZINE_ROUNDS || magazine_class_of_object(p) != (int)c ||
+	    *magazine_key_word(p) == magazine_globals.key) /* p may be read only once it passed */
 		return false;
 	__asm__("" : "+r"(early)); /* opaque: not known to equal the header's class */
 	struct magazine *m = &t->class[early];

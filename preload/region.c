@@ -44,16 +44,6 @@ static bool region_grow(void *ctx, uintptr_t end, size_t bytes)
 	return mprotect((void *)end, bytes, PROT_READ | PROT_WRITE) == 0;
 }
 
-static void region_shrink(void *ctx, uintptr_t start, size_t bytes)
-{
-	int saved = errno;
-
-	(void)ctx;
-	madvise((void *)start, bytes, MADV_DONTNEED);
-	mprotect((void *)start, bytes, PROT_NONE);
-	errno = saved;
-}
-
 static void *huge_map(void *ctx, size_t bytes)
 {
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -72,20 +62,15 @@ static void huge_unmap(void *ctx, void *p, size_t bytes)
 }
 
 /*
- * Purging is madvise(MADV_DONTNEED) alone: the frames go back at once, and
- * the pages stay readable and writable, so committing them again is
- * nothing (the first touch gets a zero page).  Making them PROT_NONE as
- * well split the mapping into thousands of areas and made `mixed` 4-8x
- * slower; the tests' backends do it, to prove the heap never touches a
- * purged page.
+ * Giving pages back, at the top (shrink) or inside (purging's decommit), is
+ * madvise(MADV_DONTNEED) alone: the frames go back at once, and the pages
+ * stay readable and writable, so committing them again is nothing (the
+ * first touch gets a zero page) and a lock-free reader cannot fault on
+ * them (region.h).  Making purged pages PROT_NONE as well split the
+ * mapping into thousands of areas and made `mixed` 4-8x slower; the tests'
+ * backends do it, to prove the heap never touches a page it gave back.
  */
-static bool region_commit(void *ctx, uintptr_t start, size_t bytes)
-{
-	(void)ctx, (void)start, (void)bytes;
-	return true;
-}
-
-static void region_decommit(void *ctx, uintptr_t start, size_t bytes)
+static void region_discard(void *ctx, uintptr_t start, size_t bytes)
 {
 	int saved = errno;
 
@@ -94,6 +79,12 @@ static void region_decommit(void *ctx, uintptr_t start, size_t bytes)
 	errno = saved;
 }
 
-const struct heap_backend region_heap_backend = { region_grow, region_shrink, NULL, region_commit,
-						  region_decommit };
+static bool region_commit(void *ctx, uintptr_t start, size_t bytes)
+{
+	(void)ctx, (void)start, (void)bytes;
+	return true;
+}
+
+const struct heap_backend region_heap_backend = { region_grow, region_discard, NULL, region_commit,
+						  region_discard };
 const struct huge_backend region_huge_backend = { huge_map, huge_unmap, NULL, REGION_PAGE, NULL };

@@ -7,7 +7,9 @@
  * and without swap reservation, so it costs neither memory nor commit
  * charge -- and makes pages usable at the top as the heap grows.  Pages
  * the heap gives back are discarded (their memory returns to the system)
- * and made inaccessible again, so a stray pointer into them faults.
+ * but stay readable, as zeros: the magazines' free (magazine.h) reads a
+ * slab header without the lock, and a shrink at the same moment must not
+ * turn that read into a fault.  The part never used stays inaccessible.
  *
  * Huge allocations do not live in the region: each is its own anonymous
  * mapping, unmapped when freed.

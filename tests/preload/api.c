@@ -351,6 +351,33 @@ static bool bad_frees_reported(void)
 }
 
 /*
+ * A double free that comes the locked way -- here through realloc, which
+ * never passes the magazines -- must be refused like one through free,
+ * although the slab still counts an object held in a magazine as
+ * allocated; else the next mallocs hand the block out twice.
+ */
+static bool double_free_by_realloc(void)
+{
+	char *p = malloc(40), *p_again = opaque(p), *q, *a, *b;
+	struct capture c;
+
+	free(p);
+	capture_start(&c);
+	q = realloc(p_again, 100);
+	capture_end(&c);
+	if (q)
+		return fail("realloc of a freed pointer gave %p", (void *)q);
+	if (lines_in(c.text) != 1 || strncmp(c.text, "kheap: ", 7) || !strstr(c.text, "; refused"))
+		return fail("realloc of a freed pointer: %s", c.text[0] ? c.text : "not reported");
+	a = malloc(40);
+	b = malloc(40);
+	bool ok = a != b ? true : fail("one block handed out twice: %p", (void *)a);
+	free(a);
+	free(b);
+	return ok;
+}
+
+/*
  * The free fast path guesses an object's class from a hint kept per page
  * (preload/magazine.h) that nothing clears when a slab's page goes back
  * to the heap.  Once a bigger block lives there, a free of a pointer
@@ -585,6 +612,7 @@ int main(int argc, char **argv)
 	run("free-keeps-errno", free_keeps_errno);
 	run("bad-frees-reported", bad_frees_reported);
 	run("stale-class-hint", stale_class_hint);
+	run("double-free-by-realloc", double_free_by_realloc);
 	run("threads", threads_share_the_heap);
 	run("fork-while-threads-allocate", fork_while_threads_allocate);
 	return failures != 0;

@@ -102,7 +102,7 @@ check_monitor() {
 		'c0101000 -> 00101000  4K  RO S' 'virtual            -> physical' 'address spaces 1 (' \
 		'c0400000 -> 00400000  4K  RW S' 'v 00000000: -------- --------' \
 		"unknown command 'no-such-command'" 'argv[2] = "two"' 'hello exited with status 0' \
-		'[pid 2] test-sleep started' '    2     0 ' '  PID  PPID STATE' 'pid 2 (test-sleep): ' \
+		'[pid 2] sleep started' '    2     0 ' '  PID  PPID STATE' 'pid 2 (sleep): ' \
 		'stack ' 'faults resolved:' 'exec bad-magic: refused: not an ELF file' \
 		'run: cannot start bad-magic' 'halting'; do
 		grep -qF -- "$want" "$log" || { fail "monitor output lacks '$want'"; return; }

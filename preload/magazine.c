@@ -26,9 +26,12 @@
  * made from the kernel's AT_RANDOM bytes, so a program's data matches it
  * by chance with odds of 2^-64.  A free that finds the key is a double
  * free -- whichever thread's magazine holds the object -- and is refused
- * without a search.  A double free of an object that went back to its
- * slab has its live bit clear, and goes the locked way, where slab_free
- * refuses it.
+ * without a search; so is one that comes the locked way (realloc, or a
+ * thread past its exit: magazine_refuses).  A double free of an object
+ * that went back to its slab has its live bit clear, and goes the locked
+ * way, where slab_free refuses it.  Two threads freeing the same pointer
+ * at the same instant can both miss the key (each reads it before the
+ * other writes it): a double free is caught once the first free is done.
  *
  * The depot.  A thread that only frees (a consumer) fills magazines that
  * a thread that only allocates (a producer) needs: full batches go to a

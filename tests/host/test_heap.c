@@ -219,7 +219,8 @@ struct header_mirror {
 	uint32_t magic;
 	uint32_t seq;
 	const void *caller;
-	size_t requested;
+	size_t requested;  /* free: where its purged pages start */
+	uintptr_t purged_to; /* free: and end */
 } __attribute__((aligned(HEAP_ALIGN)));
 
 #define HDR sizeof(struct header_mirror)
@@ -1136,11 +1137,23 @@ static bool only_inside_gone(const char *p, const char *end)
 	return !arena_gone(&fx.arena, p - HDR) && !arena_gone(&fx.arena, end - HDR);
 }
 
+/* Are none of the pages strictly inside the block at payload `p`, ending at `end`, decommitted? */
+static bool none_inside_gone(const char *p, const char *end)
+{
+	uintptr_t lo = page_up((uintptr_t)p - HDR + MIN_BLOCK_BYTES), hi = (uintptr_t)end & ~(uintptr_t)(PAGE - 1);
+
+	for (uintptr_t a = lo; a < hi; a += PAGE)
+		if (arena_gone(&fx.arena, (void *)a))
+			return false;
+	return true;
+}
+
 /*
  * A big free block's inner pages go back to the backend and come back
  * when the block is used again; the header pages stay; a refused commit
- * fails the allocation and changes nothing; purged neighbours merge into
- * one purged block; and below the keep, nothing is purged.
+ * fails the allocation and changes nothing; a block freed beside a purged
+ * one keeps its pages (the run stays as it was); purged neighbours merge
+ * into one purged block; and below the keep, nothing is purged.
  */
 static void purge_gives_back_inner_pages(void)
 {
@@ -1193,6 +1206,33 @@ static void purge_gives_back_inner_pages(void)
 		CHECK(only_inside_gone(b, e), "the merged block is not purged whole");
 		TRY(expect_consistent());
 		CHECK_EQ(fx.reports, 0);
+
+		/* freed beside a purged block, a block keeps its pages: the
+		 * merged block holds the neighbour's run, and nothing more */
+		TRY(start_heap(&cfg, RESERVE, -1));
+		a = halloc(100), b = halloc(40 * KIB), c = halloc(40 * KIB), d = halloc(100);
+		CHECK(a && b && c && d, "alloc");
+		TRY(free_ok(b)); /* over the keep (0): purged */
+		CHECK(only_inside_gone(b, c), "b's inner pages are not what was decommitted");
+		top = fx.h.stats.purged;
+		fx.h.purge_keep = SIZE_MAX; /* from here on nothing is over the keep */
+		memset(c, 2, 40 * KIB);
+		TRY(free_ok(c));
+		CHECK_EQ(fx.h.stats.purged, top);
+		CHECK(none_inside_gone(c, d), "the block freed beside a purged one lost pages");
+		TRY(expect_consistent());
+		/* and the other way round: the purged block after a freed one */
+		TRY(start_heap(&cfg, RESERVE, -1));
+		a = halloc(100), b = halloc(40 * KIB), c = halloc(40 * KIB), d = halloc(100);
+		CHECK(a && b && c && d, "alloc");
+		TRY(free_ok(c));
+		CHECK(only_inside_gone(c, d), "c's inner pages are not what was decommitted");
+		top = fx.h.stats.purged;
+		fx.h.purge_keep = SIZE_MAX;
+		TRY(free_ok(b));
+		CHECK_EQ(fx.h.stats.purged, top);
+		CHECK(none_inside_gone(b, c), "the block freed beside a purged one lost pages");
+		TRY(expect_consistent());
 
 		/* with room for 48 KiB more committed free bytes, one 40 KiB free
 		 * block stays committed, a second goes */

@@ -44,12 +44,17 @@
  * the block just freed: more than half of all purged pages on the host's
  * `mixed` benchmark, each to fault in again soon.)
  *
- * A merge that makes a block of at least purge_min inner bytes, once
- * more than purge_keep free bytes are committed, purges it whole.  That
- * keep is the hysteresis: a program that frees and takes back the same
- * memory keeps it.  The heap never reads or writes a purged page (the
- * host makes them inaccessible, so a test run proves it), heap_check
- * verifies the runs, and stats.committed is the memory the heap holds.
+ * When to purge is a cap on the committed free memory (over_cap): more
+ * than purge_keep bytes, and, with purge_peak_pct, more than that share
+ * above the heap's peak of bytes in use.  Over it, the biggest free
+ * blocks are purged whole until it holds again; best fit meanwhile
+ * prefers blocks it need not commit.  The kernel keeps 64 KiB and no
+ * share, so it gives memory back after every burst; the host keeps a
+ * share of its peak, so it purges only what would raise its footprint
+ * above its own high-water mark (docs/design/heap.md has the figures).
+ * The heap never reads or writes a purged page (the host's tests make
+ * them inaccessible, so a test run proves it), heap_check verifies the
+ * runs and the cap, and stats.committed is the memory the heap holds.
  *
  * Trust.  Headers can be damaged by the heap's users; the free list's links
  * even more so (they live where a use-after-free writes).  Every link is
@@ -351,15 +356,13 @@ static bool free_poison(const struct heap_block *b, uintptr_t to, bool fill)
 	return ok;
 }
 
-static void purge_whole(struct heap *h, struct heap_block *f);
-
 /*
  * Free block `m` has just been made by merging: [p_lo, p_hi) was the
  * purged run of the free block before (p_lo 0: none), [n_lo, n_hi) that
  * of the free block after.  Both lie among m's inner pages, so m keeps
  * either as it is; two become one by decommitting the pages between.
- * A block with no run yet is purged whole if it is big enough and the
- * heap holds more committed free memory than it keeps.
+ * A merged block with enough committed inner pages may be purged again,
+ * so the note that nothing could be (purge_excess) no longer holds.
  */
 static void settle_purge(struct heap *h, struct heap_block *m, uintptr_t p_lo, uintptr_t p_hi,
 			 uintptr_t n_lo, uintptr_t n_hi)
@@ -368,9 +371,8 @@ static void settle_purge(struct heap *h, struct heap_block *m, uintptr_t p_lo, u
 		decommit(h, p_hi, n_lo);
 	m->purged_from = p_lo ? p_lo : n_lo;
 	m->purged_to = n_lo ? n_hi : p_hi;
-	if (!m->purged_from && h->purge_min && committed_inner(h, m) >= h->purge_min &&
-	    h->stats.free_bytes - h->stats.purged > h->purge_keep)
-		purge_whole(h, m);
+	if (h->purge_min && committed_inner(h, m) >= h->purge_min)
+		h->purge_exhausted = false;
 }
 
 /* ---- the free bins ------------------------------------------------------------ */
@@ -591,6 +593,24 @@ static void write_fence(struct heap *h, bool prev_in_use)
 
 static void release_block(struct heap *h, struct heap_block *b);
 
+/*
+ * Does the heap hold more committed free memory than it may: more than
+ * purge_keep bytes and, with a share set, more than purge_peak_pct
+ * percent above its peak in use?  The share is what the host needs: its
+ * heaps cycle through their free blocks so fast (on the `mixed`
+ * benchmark no free block of 64 KiB stays free for 20 000 allocations)
+ * that any page purged while the live set is below its peak is faulted
+ * in again soon, and only a footprint above the peak raises the
+ * fragmentation figure.
+ */
+static bool over_cap(const struct heap *h)
+{
+	size_t peak = h->stats.peak_in_use;
+
+	return h->stats.free_bytes - h->stats.purged > h->purge_keep &&
+	       (!h->purge_peak_pct || h->stats.committed > peak + peak / 100 * h->purge_peak_pct);
+}
+
 /* Decommit every inner page of free block f that is still committed. */
 static void purge_whole(struct heap *h, struct heap_block *f)
 {
@@ -607,27 +627,37 @@ static void purge_whole(struct heap *h, struct heap_block *f)
 }
 
 /*
- * The heap is about to grow: no free block fits the request.  The free
- * blocks with purge_min inner bytes or more are the holes that allocations
- * have not been able to use, so their inner pages go back now, which keeps
- * what the heap holds from growing with them.  (Purging every big block
- * as it is freed instead made the host's `mixed` benchmark 4-5x slower:
- * most such blocks are taken again soon, and every page of them faults
- * in again.)  Bins hold blocks in address order, so the walk goes bin by
- * bin from the largest blocks down.
+ * Bring the heap under its cap (over_cap), purging the biggest free
+ * blocks first: best fit takes them last, so they stay purged longest
+ * (smallest first made more page faults on the host's `mixed`
+ * benchmark, oldest first no fewer).  Bins hold blocks in address
+ * order, so the walk goes bin by bin from the largest blocks down.  If
+ * nothing is left to purge, purge_exhausted spares the walks until a
+ * free block has purge_min committed inner bytes again (settle_purge).
  */
-static void purge_holes(struct heap *h)
+static void purge_excess(struct heap *h)
 {
-	if (!h->purge_min)
+	unsigned rebuilds;
+
+	if (!h->purge_min || h->purge_exhausted || !over_cap(h))
 		return;
-	for (unsigned i = HEAP_BINS; i-- > bin_of(h->purge_min + MIN_BLOCK);) {
-		for (struct heap_block *f = h->bin[i]; f; f = links(f)->next) {
-			if (!links_sound(h, f, f == h->bin[i]))
-				return; /* damaged links: the bins were rebuilt; purge next time */
-			if (committed_inner(h, f) >= h->purge_min)
+	do {
+		rebuilds = h->rebuilds;
+		for (unsigned i = HEAP_BINS; i-- > bin_of(h->purge_min + MIN_BLOCK);) {
+			for (struct heap_block *f = h->bin[i]; f; f = links(f)->next) {
+				if (!links_sound(h, f, f == h->bin[i]))
+					break; /* the bins were rebuilt: walk them again */
+				if (committed_inner(h, f) < h->purge_min)
+					continue;
 				purge_whole(h, f);
+				if (!over_cap(h))
+					return;
+			}
+			if (h->rebuilds != rebuilds)
+				break;
 		}
-	}
+	} while (h->rebuilds != rebuilds);
+	h->purge_exhausted = true;
 }
 
 /* Make at least `need` more bytes available at the top. */
@@ -638,7 +668,6 @@ static bool grow(struct heap *h, size_t need)
 
 	if (h->limit - h->end < step)
 		step = want;
-	purge_holes(h);
 	if (h->limit - h->end < step || !h->backend.grow(h->backend.ctx, h->end, step))
 		return false;
 	/* The old fence becomes the header of a free block over the new space. */
@@ -724,6 +753,7 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	if (backend->commit && backend->decommit && cfg->purge_map) { /* else purging is off */
 		h->purge_min = cfg->purge_min;
 		h->purge_keep = cfg->purge_keep;
+		h->purge_peak_pct = cfg->purge_peak_pct;
 		h->purge_map = cfg->purge_map;
 	}
 	h->fit = cfg->fit;
@@ -744,6 +774,7 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	h->stats.committed = h->stats.peak_committed = initial;
 	h->stats.free_bytes = block_size(first);
 	h->stats.free_blocks = 1;
+	purge_excess(h); /* an initial reserve bigger than the keep */
 	return true;
 }
 
@@ -779,6 +810,17 @@ static void commit_range(const struct heap *h, const struct heap_block *b, size_
 
 	*lo = b->purged_from > page ? b->purged_from : page;
 	*hi = end < b->purged_to ? end : b->purged_to;
+}
+
+/* Can `b` serve the allocation without committing pages? */
+static bool fits_committed(const struct heap *h, const struct heap_block *b, size_t need, size_t align)
+{
+	uintptr_t lo, hi;
+
+	if (!b->purged_from)
+		return true;
+	commit_range(h, b, lead_for(b, align), need, &lo, &hi);
+	return lo >= hi;
 }
 
 /* The first block of bin i, in address order, in [from, below) that fits; NULL if none. */
@@ -826,21 +868,32 @@ static struct heap_block *lowest_fit(struct heap *h, size_t need, size_t align, 
 /*
  * The smallest block that fits, the lowest-addressed of equals: the bins
  * grow with size, so it is in the first bin that has a fitting block.
+ * With purging, a block the allocation can use without committing pages
+ * comes first: the smallest of those, else the smallest of all.  Taking
+ * purged pages only when nothing committed fits keeps them purged, where
+ * plain best fit would often pick one and fault its pages in again.
  */
 static struct heap_block *best_fit(struct heap *h, size_t need, size_t align)
 {
+	struct heap_block *any = NULL;
+
 	for (unsigned i = bin_of(need); i < HEAP_BINS; i++) {
-		struct heap_block *found = NULL;
+		struct heap_block *found = NULL, *first = NULL;
 		for (struct heap_block *b = h->bin[i]; b; b = links(b)->next) {
 			if (!links_sound(h, b, b == h->bin[i]))
 				return NULL;
-			if (fits(b, need, align) && (!found || block_size(b) < block_size(found)))
+			if (!fits(b, need, align))
+				continue;
+			if (!first || block_size(b) < block_size(first))
+				first = b;
+			if (fits_committed(h, b, need, align) && (!found || block_size(b) < block_size(found)))
 				found = b;
 		}
-		if (found)
-			return found;
+		any = any ? any : first;
+		if (found || (any && !h->purge_min))
+			return found ? found : any;
 	}
-	return NULL;
+	return any;
 }
 
 static struct heap_block *search(struct heap *h, size_t need, size_t align)
@@ -983,6 +1036,15 @@ static size_t block_need(const struct heap *h, size_t size)
 	return need < MIN_BLOCK ? MIN_BLOCK : need;
 }
 
+/* Count a failed allocation: it may still have grown the heap, and the cap holds after it too. */
+static void *alloc_failed(struct heap *h, size_t committed)
+{
+	h->stats.failed++;
+	if (h->stats.committed > committed)
+		purge_excess(h);
+	return NULL;
+}
+
 void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 {
 	if (align < HEAP_ALIGN)
@@ -991,20 +1053,16 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 		h->stats.failed++;
 		return NULL;
 	}
-	size_t need = block_need(h, size);
+	size_t need = block_need(h, size), committed = h->stats.committed;
 	struct heap_block *b = find_fit(h, need, align);
 	if (!b && grow(h, need + align))
 		b = find_fit(h, need, align);
-	if (!b) {
-		h->stats.failed++;
-		return NULL;
-	}
+	if (!b)
+		return alloc_failed(h, committed);
 	check_poison(h, b, lead_for(b, align) + need + MIN_BLOCK);
 	uintptr_t purged_from = b->purged_from, purged_to = b->purged_to;
-	if (purged_from && !commit_for(h, b, lead_for(b, align), need)) {
-		h->stats.failed++;
-		return NULL;
-	}
+	if (purged_from && !commit_for(h, b, lead_for(b, align), need))
+		return alloc_failed(h, committed);
 	b = carve(h, b, need, align);
 	if (purged_from)
 		split_purge(h, b, purged_from, purged_to);
@@ -1019,6 +1077,8 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 		h->stats.peak_in_use = h->stats.in_use;
 	if (h->stats.requested > h->stats.peak_requested)
 		h->stats.peak_requested = h->stats.requested;
+	if (h->stats.committed > committed) /* grown, or purged pages taken */
+		purge_excess(h);
 	return payload(b);
 }
 
@@ -1208,6 +1268,7 @@ bool heap_free(struct heap *h, void *p, const void *caller)
 	struct heap_block *f = fence(h);
 	if (!(f->size & FLAG_PREV_IN_USE) && f->prev_size >= 2 * h->grow_step)
 		trim_top(h, h->grow_step);
+	purge_excess(h);
 	return true;
 }
 
@@ -1350,7 +1411,7 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 {
 	struct invariant_check c;
 	size_t free_blocks = 0, free_bytes = 0, live = 0, in_use_bytes = 0, requested = 0, purged = 0;
-	bool prev_free = false;
+	bool prev_free = false, purgeable = false;
 	size_t prev_size = 0;
 	struct heap_block *b = (struct heap_block *)h->base;
 
@@ -1364,6 +1425,7 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 			free_blocks++;
 			free_bytes += prev_size;
 			purged += purged_bytes(b);
+			purgeable |= h->purge_min && committed_inner(h, b) >= h->purge_min;
 			for (uintptr_t a = b->purged_from; purge_sound(h, b) && a && a < b->purged_to;
 			     a += h->page_size)
 				if (!heap_page_purged(h, a)) {
@@ -1393,6 +1455,11 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 	if (purged != h->stats.purged || h->stats.committed != h->stats.heap_size - purged ||
 	    h->stats.peak_committed < h->stats.committed || (!h->backend.decommit && purged))
 		invariant_broken(&c, "purged or committed bytes disagree with the free blocks");
+	/* Between calls the policy holds: under the cap, or nothing left to purge. */
+	if (purgeable && over_cap(h))
+		invariant_broken(&c, "over the purge cap while a free block could be purged");
+	if (purgeable && h->purge_exhausted)
+		invariant_broken(&c, "purging given up while a free block could be purged");
 	return c.problems;
 }
 

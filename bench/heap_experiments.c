@@ -214,7 +214,8 @@ static const struct heap *heap_of(const struct instance *in)
 	return &in->ka.heap;
 }
 
-/* The kernel's purging (mm/kheap.c): from 32 KiB inside a free block, keeping 64 KiB. */
+/* The kernel's purging (mm/kheap.c): from 32 KiB inside a free block, keeping 64 KiB
+ * (and no share of the peak). */
 #define KERNEL_PURGE_MIN  (32 * KIB)
 #define KERNEL_PURGE_KEEP (64 * KIB)
 
@@ -223,7 +224,7 @@ static bool instance_start(struct instance *in, bool front, enum heap_fit fit, s
 {
 	const struct heap_config cfg = { REGION_PAGE, step, step, step, fit, false,
 					 purge ? KERNEL_PURGE_MIN : 0, KERNEL_PURGE_KEEP,
-					 purge ? in->purge_map : NULL };
+					 purge ? in->purge_map : NULL, 0 };
 
 	memset(in, 0, sizeof(*in));
 	in->front = front;

@@ -33,20 +33,28 @@
  * again, but only its whole pages *inside* it can be given back: its first
  * page holds its header and links (and later maybe a split's), the page
  * at its end the next block's header with the boundary tag.  A free block
- * keeps one number for this, `purged_from`: its pages from there up to
- * the last whole page inside it are decommitted.  One suffix is all the
- * operations ever need: an allocation out of a purged block commits the
- * pages the new block and the rest's header land on, and what it leaves
- * on each side is again a suffix of that side's inner pages; a merge that
- * involves a purged block purges all the merged block's inner pages (a
- * few pages where the blocks met, and the middle block), and so does a
- * merge that makes a block of at least purge_min inner bytes, once more
- * than purge_keep free bytes are committed.  That keep is the hysteresis:
- * a program that frees and takes back the same memory keeps it.  The
- * heap never reads or writes a purged page (the host makes them
- * inaccessible, so a test run proves it), heap_check verifies that every
- * purged page is inside a free block, and stats.committed is the memory
- * the heap really holds.
+ * keeps one run of decommitted pages among those, [purged_from,
+ * purged_to).  One run is all the operations need: an allocation out of
+ * a purged block commits the pages the new block and the rest's header
+ * land on, and what it leaves on each side keeps its share of the run; a
+ * merge keeps the run of the one purged neighbour as it is, and only
+ * when both neighbours have one does it decommit the pages between them
+ * (the freed block's, mostly), to make one run of the two.  (With a
+ * suffix instead of a run, every merge beside a purged block decommitted
+ * the block just freed: more than half of all purged pages on the host's
+ * `mixed` benchmark, each to fault in again soon.)
+ *
+ * When to purge is a cap on the committed free memory (over_cap): more
+ * than purge_keep bytes, and, with purge_peak_pct, more than that share
+ * above the heap's peak of bytes in use.  Over it, the biggest free
+ * blocks are purged whole until it holds again; best fit meanwhile
+ * prefers blocks it need not commit.  The kernel keeps 64 KiB and no
+ * share, so it gives memory back after every burst; the host keeps a
+ * share of its peak, so it purges only what would raise its footprint
+ * above its own high-water mark (docs/design/heap.md has the figures).
+ * The heap never reads or writes a purged page (the host's tests make
+ * them inaccessible, so a test run proves it), heap_check verifies the
+ * runs and the cap, and stats.committed is the memory the heap holds.
  *
  * Trust.  Headers can be damaged by the heap's users; the free list's links
  * even more so (they live where a use-after-free writes).  Every link is
@@ -83,9 +91,14 @@ struct heap_block {
 	const void *caller; /* who allocated it (in use) or freed it (free) */
 	union {
 		size_t requested;      /* in use: bytes the caller asked for */
-		uintptr_t purged_from; /* free: its pages from here up are decommitted (0: none) */
+		uintptr_t purged_from; /* free: its decommitted pages start here (0: none) */
 	};
+	uintptr_t purged_to;        /* free, when purged_from is set: and end here */
 } __attribute__((aligned(HEAP_ALIGN)));
+
+/* purged_to sits in what was the header's padding: slabs are sized to this header. */
+_Static_assert(sizeof(struct heap_block) == 6 * sizeof(void *) + (sizeof(void *) == 4 ? 8 : 0),
+	       "a block header is 48 bytes (64-bit) or 32 (32-bit)");
 
 struct free_links {
 	struct heap_block *next, *prev;
@@ -215,6 +228,7 @@ static void make_free(struct heap *h, struct heap_block *b, size_t size, const v
 	b->magic = magic_for(b, MAGIC_FREE);
 	b->caller = by;
 	b->requested = 0;
+	b->purged_to = 0;
 	if (h->debug && poison)
 		memset((char *)payload(b) + sizeof(struct free_links), POISON_BYTE,
 		       size - HDR - sizeof(struct free_links));
@@ -248,9 +262,16 @@ static uintptr_t inner_hi(const struct heap *h, const struct heap_block *b)
 	return ((uintptr_t)b + block_size(b)) & ~(uintptr_t)(h->page_size - 1);
 }
 
-static size_t purged_bytes(const struct heap *h, const struct heap_block *b)
+static size_t purged_bytes(const struct heap_block *b)
 {
-	return b->purged_from ? inner_hi(h, b) - b->purged_from : 0;
+	return b->purged_from ? b->purged_to - b->purged_from : 0;
+}
+
+/* Bytes of b's inner pages that are committed: what purging b would give back. */
+static size_t committed_inner(const struct heap *h, const struct heap_block *b)
+{
+	uintptr_t lo = inner_lo(h, b), hi = inner_hi(h, b);
+	return hi > lo ? hi - lo - purged_bytes(b) : 0;
 }
 
 static void note_committed(struct heap *h)
@@ -315,10 +336,10 @@ static bool commit(struct heap *h, uintptr_t lo, uintptr_t hi)
  * end of its links up to `to`, skipping its purged pages: they hold
  * nothing, and touching them would fault.
  */
-static bool free_poison(const struct heap *h, const struct heap_block *b, uintptr_t to, bool fill)
+static bool free_poison(const struct heap_block *b, uintptr_t to, bool fill)
 {
 	uintptr_t from = (uintptr_t)payload(b) + sizeof(struct free_links);
-	uintptr_t lo = b->purged_from ? b->purged_from : to, hi = b->purged_from ? inner_hi(h, b) : to;
+	uintptr_t lo = b->purged_from ? b->purged_from : to, hi = b->purged_from ? b->purged_to : to;
 	bool ok = true;
 
 	if (to <= from)
@@ -336,30 +357,22 @@ static bool free_poison(const struct heap *h, const struct heap_block *b, uintpt
 }
 
 /*
- * Free block `m` has just been made by merging: `p_lo` was the purged
- * start of the free block before (0: none; its purged pages ended at
- * p_hi), `n_lo` that of the free block after (its purged pages ended
- * where m's do).  Purge m's inner pages whole if any of them were purged
- * already (so that they form one suffix again) or if m is big enough and
- * the heap holds more committed free memory than it keeps.
+ * Free block `m` has just been made by merging: [p_lo, p_hi) was the
+ * purged run of the free block before (p_lo 0: none), [n_lo, n_hi) that
+ * of the free block after.  Both lie among m's inner pages, so m keeps
+ * either as it is; two become one by decommitting the pages between.
+ * A merged block with enough committed inner pages may be purged again,
+ * so the note that nothing could be (purge_excess) no longer holds.
  */
 static void settle_purge(struct heap *h, struct heap_block *m, uintptr_t p_lo, uintptr_t p_hi,
-			 uintptr_t n_lo)
+			 uintptr_t n_lo, uintptr_t n_hi)
 {
-	uintptr_t lo = inner_lo(h, m), hi = inner_hi(h, m);
-
-	m->purged_from = 0;
-	if (!p_lo && !n_lo &&
-	    (!h->purge_min || hi <= lo || hi - lo < h->purge_min ||
-	     h->stats.free_bytes - h->stats.purged <= h->purge_keep))
-		return;
-	uintptr_t at = lo;
-	if (p_lo) {
-		decommit(h, at, p_lo);
-		at = p_hi;
-	}
-	decommit(h, at, n_lo ? n_lo : hi);
-	m->purged_from = lo;
+	if (p_lo && n_lo)
+		decommit(h, p_hi, n_lo);
+	m->purged_from = p_lo ? p_lo : n_lo;
+	m->purged_to = n_lo ? n_hi : p_hi;
+	if (h->purge_min && committed_inner(h, m) >= h->purge_min)
+		h->purge_exhausted = false;
 }
 
 /* ---- the free bins ------------------------------------------------------------ */
@@ -581,30 +594,70 @@ static void write_fence(struct heap *h, bool prev_in_use)
 static void release_block(struct heap *h, struct heap_block *b);
 
 /*
- * The heap is about to grow: no free block fits the request.  The free
- * blocks with purge_min inner bytes or more are the holes that allocations
- * have not been able to use, so their inner pages go back now, which keeps
- * what the heap holds from growing with them.  (Purging every big block
- * as it is freed instead made the host's `mixed` benchmark 4-5x slower:
- * most such blocks are taken again soon, and every page of them faults
- * in again.)  Bins hold blocks in address order, so the walk goes bin by
- * bin from the largest blocks down.
+ * Does the heap hold more committed free memory than it may: more than
+ * purge_keep bytes and, with a share set, more than purge_peak_pct
+ * percent above its peak in use?  The share is what the host needs: its
+ * heaps cycle through their free blocks so fast (on the `mixed`
+ * benchmark no free block of 64 KiB stays free for 20 000 allocations)
+ * that any page purged while the live set is below its peak is faulted
+ * in again soon, and only a footprint above the peak raises the
+ * fragmentation figure.
  */
-static void purge_holes(struct heap *h)
+static bool over_cap(const struct heap *h)
 {
-	if (!h->purge_min)
-		return;
-	for (unsigned i = HEAP_BINS; i-- > bin_of(h->purge_min + MIN_BLOCK);) {
-		for (struct heap_block *f = h->bin[i]; f; f = links(f)->next) {
-			if (!links_sound(h, f, f == h->bin[i]))
-				return; /* damaged links: the bins were rebuilt; purge next time */
-			uintptr_t lo = inner_lo(h, f), hi = inner_hi(h, f);
-			if (hi <= lo || hi - lo < h->purge_min || f->purged_from == lo)
-				continue;
-			decommit(h, lo, f->purged_from ? f->purged_from : hi);
-			f->purged_from = lo;
-		}
+	size_t peak = h->stats.peak_in_use;
+
+	return h->stats.free_bytes - h->stats.purged > h->purge_keep &&
+	       (!h->purge_peak_pct || h->stats.committed > peak + peak / 100 * h->purge_peak_pct);
+}
+
+/* Decommit every inner page of free block f that is still committed. */
+static void purge_whole(struct heap *h, struct heap_block *f)
+{
+	uintptr_t lo = inner_lo(h, f), hi = inner_hi(h, f);
+
+	if (f->purged_from) {
+		decommit(h, lo, f->purged_from);
+		decommit(h, f->purged_to, hi);
+	} else {
+		decommit(h, lo, hi);
 	}
+	f->purged_from = lo;
+	f->purged_to = hi;
+}
+
+/*
+ * Bring the heap under its cap (over_cap), purging the biggest free
+ * blocks first: best fit takes them last, so they stay purged longest
+ * (smallest first made more page faults on the host's `mixed`
+ * benchmark, oldest first no fewer).  Bins hold blocks in address
+ * order, so the walk goes bin by bin from the largest blocks down.  If
+ * nothing is left to purge, purge_exhausted spares the walks until a
+ * free block has purge_min committed inner bytes again (settle_purge).
+ */
+static void purge_excess(struct heap *h)
+{
+	unsigned rebuilds;
+
+	if (!h->purge_min || h->purge_exhausted || !over_cap(h))
+		return;
+	do {
+		rebuilds = h->rebuilds;
+		for (unsigned i = HEAP_BINS; i-- > bin_of(h->purge_min + MIN_BLOCK);) {
+			for (struct heap_block *f = h->bin[i]; f; f = links(f)->next) {
+				if (!links_sound(h, f, f == h->bin[i]))
+					break; /* the bins were rebuilt: walk them again */
+				if (committed_inner(h, f) < h->purge_min)
+					continue;
+				purge_whole(h, f);
+				if (!over_cap(h))
+					return;
+			}
+			if (h->rebuilds != rebuilds)
+				break;
+		}
+	} while (h->rebuilds != rebuilds);
+	h->purge_exhausted = true;
 }
 
 /* Make at least `need` more bytes available at the top. */
@@ -615,7 +668,6 @@ static bool grow(struct heap *h, size_t need)
 
 	if (h->limit - h->end < step)
 		step = want;
-	purge_holes(h);
 	if (h->limit - h->end < step || !h->backend.grow(h->backend.ctx, h->end, step))
 		return false;
 	/* The old fence becomes the header of a free block over the new space. */
@@ -651,9 +703,9 @@ static void trim_top(struct heap *h, size_t leave)
 
 	/* The new fence's page must be committed.  The released pages may
 	 * include purged ones: the backend's shrink takes both. */
-	uintptr_t pf = last->purged_from, hi = inner_hi(h, last);
+	uintptr_t pf = last->purged_from, pt = last->purged_to;
 	uintptr_t fence_page = new_end - h->page_size;
-	if (pf && pf <= fence_page && !commit(h, fence_page, new_end))
+	if (pf && pf <= fence_page && pt > fence_page && !commit(h, fence_page, new_end))
 		return;
 	size_t released = h->end - new_end;
 	list_remove(h, last);
@@ -666,14 +718,16 @@ static void trim_top(struct heap *h, size_t leave)
 		write_fence(h, false);
 		make_free(h, last, new_end - HDR - (uintptr_t)last, last->caller, false);
 		last->purged_from = pf && pf < fence_page ? pf : 0;
+		last->purged_to = last->purged_from ? (pt < fence_page ? pt : fence_page) : 0;
 		h->stats.free_bytes += block_size(last);
 		h->stats.free_blocks++;
 		list_add(h, last);
 	}
 	h->backend.shrink(h->backend.ctx, new_end, released);
-	if (pf) {
-		map_pages(h, pf > new_end ? pf : new_end, hi, false);
-		h->stats.purged -= hi - (pf > new_end ? pf : new_end);
+	uintptr_t gone = pf > new_end ? pf : new_end; /* purged pages now beyond the end */
+	if (pf && gone < pt) {
+		map_pages(h, gone, pt, false);
+		h->stats.purged -= pt - gone;
 	}
 	h->stats.heap_size -= released;
 	note_committed(h);
@@ -699,6 +753,7 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	if (backend->commit && backend->decommit && cfg->purge_map) { /* else purging is off */
 		h->purge_min = cfg->purge_min;
 		h->purge_keep = cfg->purge_keep;
+		h->purge_peak_pct = cfg->purge_peak_pct;
 		h->purge_map = cfg->purge_map;
 	}
 	h->fit = cfg->fit;
@@ -719,6 +774,7 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	h->stats.committed = h->stats.peak_committed = initial;
 	h->stats.free_bytes = block_size(first);
 	h->stats.free_blocks = 1;
+	purge_excess(h); /* an initial reserve bigger than the keep */
 	return true;
 }
 
@@ -738,6 +794,33 @@ static size_t lead_for(const struct heap_block *b, size_t align)
 static bool fits(const struct heap_block *b, size_t need, size_t align)
 {
 	return block_size(b) >= need + lead_for(b, align);
+}
+
+/*
+ * The purged pages of free block `b` that an allocation of `need` bytes
+ * after `lead` would use, [*lo, *hi) (empty if none): the new block's,
+ * and the page of the rest's header.
+ */
+static void commit_range(const struct heap *h, const struct heap_block *b, size_t lead, size_t need,
+			 uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t at = (uintptr_t)b + lead, page = at & ~(uintptr_t)(h->page_size - 1);
+	uintptr_t end = block_size(b) - lead - need >= MIN_BLOCK ? align_up(at + need + MIN_BLOCK, h->page_size)
+								 : b->purged_to;
+
+	*lo = b->purged_from > page ? b->purged_from : page;
+	*hi = end < b->purged_to ? end : b->purged_to;
+}
+
+/* Can `b` serve the allocation without committing pages? */
+static bool fits_committed(const struct heap *h, const struct heap_block *b, size_t need, size_t align)
+{
+	uintptr_t lo, hi;
+
+	if (!b->purged_from)
+		return true;
+	commit_range(h, b, lead_for(b, align), need, &lo, &hi);
+	return lo >= hi;
 }
 
 /* The first block of bin i, in address order, in [from, below) that fits; NULL if none. */
@@ -785,21 +868,32 @@ static struct heap_block *lowest_fit(struct heap *h, size_t need, size_t align, 
 /*
  * The smallest block that fits, the lowest-addressed of equals: the bins
  * grow with size, so it is in the first bin that has a fitting block.
+ * With purging, a block the allocation can use without committing pages
+ * comes first: the smallest of those, else the smallest of all.  Taking
+ * purged pages only when nothing committed fits keeps them purged, where
+ * plain best fit would often pick one and fault its pages in again.
  */
 static struct heap_block *best_fit(struct heap *h, size_t need, size_t align)
 {
+	struct heap_block *any = NULL;
+
 	for (unsigned i = bin_of(need); i < HEAP_BINS; i++) {
-		struct heap_block *found = NULL;
+		struct heap_block *found = NULL, *first = NULL;
 		for (struct heap_block *b = h->bin[i]; b; b = links(b)->next) {
 			if (!links_sound(h, b, b == h->bin[i]))
 				return NULL;
-			if (fits(b, need, align) && (!found || block_size(b) < block_size(found)))
+			if (!fits(b, need, align))
+				continue;
+			if (!first || block_size(b) < block_size(first))
+				first = b;
+			if (fits_committed(h, b, need, align) && (!found || block_size(b) < block_size(found)))
 				found = b;
 		}
-		if (found)
-			return found;
+		any = any ? any : first;
+		if (found || (any && !h->purge_min))
+			return found ? found : any;
 	}
-	return NULL;
+	return any;
 }
 
 static struct heap_block *search(struct heap *h, size_t need, size_t align)
@@ -859,45 +953,47 @@ static void check_poison(struct heap *h, struct heap_block *b, size_t bytes)
 {
 	uintptr_t to = (uintptr_t)b + (bytes < block_size(b) ? bytes : block_size(b));
 
-	if (h->debug && !free_poison(h, b, to, false)) {
+	if (h->debug && !free_poison(b, to, false)) {
 		report(h, HEAP_ERR_USE_AFTER_FREE, payload(b), "freed block written after free");
-		free_poison(h, b, to, true);
+		free_poison(b, to, true);
 	}
 }
 
 /*
- * Commit the purged pages of free block `b` that an allocation of `need`
- * bytes after `lead` will use: the new block's, and the page of the
- * rest's header.  False (nothing changed) if there is no memory.
+ * Commit the purged pages of free block `b` that the allocation will
+ * use; false (nothing changed) if there is no memory.
  */
 static bool commit_for(struct heap *h, struct heap_block *b, size_t lead, size_t need)
 {
-	uintptr_t page_mask = ~(uintptr_t)(h->page_size - 1);
-	uintptr_t at = (uintptr_t)b + lead, hi = inner_hi(h, b);
-	uintptr_t lo = b->purged_from > (at & page_mask) ? b->purged_from : at & page_mask;
-	uintptr_t end = block_size(b) - lead - need >= MIN_BLOCK ? align_up(at + need + MIN_BLOCK, h->page_size)
-								 : hi;
+	uintptr_t lo, hi;
 
-	return commit(h, lo, end < hi ? end : hi);
+	commit_range(h, b, lead, need, &lo, &hi);
+	return commit(h, lo, hi);
+}
+
+/* Free block f keeps what lies among its own inner pages of the purged run [from, to). */
+static void clip_purge(const struct heap *h, struct heap_block *f, uintptr_t from, uintptr_t to)
+{
+	uintptr_t lo = inner_lo(h, f) > from ? inner_lo(h, f) : from;
+	uintptr_t hi = inner_hi(h, f) < to ? inner_hi(h, f) : to;
+
+	f->purged_from = lo < hi ? lo : 0;
+	f->purged_to = lo < hi ? hi : 0;
 }
 
 /*
- * After carve() took block `b` out of a free block whose pages from
- * `from` to `hi` were purged: the gap before b and the rest after it
- * keep what is still purged of their own inner pages (commit_for
- * committed the pages between).
+ * After carve() took block `b` out of a free block whose pages [from,
+ * to) were purged: the gap before b and the rest after it keep what is
+ * still purged of their own inner pages (commit_for committed the pages
+ * between).
  */
-static void split_purge(struct heap *h, struct heap_block *b, uintptr_t from, uintptr_t hi)
+static void split_purge(struct heap *h, struct heap_block *b, uintptr_t from, uintptr_t to)
 {
-	if (!(b->size & FLAG_PREV_IN_USE)) {
-		struct heap_block *gap = prev_block(b);
-		gap->purged_from = from < inner_hi(h, gap) ? from : 0;
-	}
+	if (!(b->size & FLAG_PREV_IN_USE))
+		clip_purge(h, prev_block(b), from, to);
 	struct heap_block *rest = next_block(b);
-	if (rest != fence(h) && !in_use(rest)) {
-		uintptr_t lo = inner_lo(h, rest) > from ? inner_lo(h, rest) : from;
-		rest->purged_from = lo < hi ? lo : 0;
-	}
+	if (rest != fence(h) && !in_use(rest))
+		clip_purge(h, rest, from, to);
 }
 
 /*
@@ -940,6 +1036,15 @@ static size_t block_need(const struct heap *h, size_t size)
 	return need < MIN_BLOCK ? MIN_BLOCK : need;
 }
 
+/* Count a failed allocation: it may still have grown the heap, and the cap holds after it too. */
+static void *alloc_failed(struct heap *h, size_t committed)
+{
+	h->stats.failed++;
+	if (h->stats.committed > committed)
+		purge_excess(h);
+	return NULL;
+}
+
 void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 {
 	if (align < HEAP_ALIGN)
@@ -948,23 +1053,19 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 		h->stats.failed++;
 		return NULL;
 	}
-	size_t need = block_need(h, size);
+	size_t need = block_need(h, size), committed = h->stats.committed;
 	struct heap_block *b = find_fit(h, need, align);
 	if (!b && grow(h, need + align))
 		b = find_fit(h, need, align);
-	if (!b) {
-		h->stats.failed++;
-		return NULL;
-	}
+	if (!b)
+		return alloc_failed(h, committed);
 	check_poison(h, b, lead_for(b, align) + need + MIN_BLOCK);
-	uintptr_t purged_from = b->purged_from, purged_hi = inner_hi(h, b);
-	if (purged_from && !commit_for(h, b, lead_for(b, align), need)) {
-		h->stats.failed++;
-		return NULL;
-	}
+	uintptr_t purged_from = b->purged_from, purged_to = b->purged_to;
+	if (purged_from && !commit_for(h, b, lead_for(b, align), need))
+		return alloc_failed(h, committed);
 	b = carve(h, b, need, align);
 	if (purged_from)
-		split_purge(h, b, purged_from, purged_hi);
+		split_purge(h, b, purged_from, purged_to);
 	h->rover = (uintptr_t)next_block(b);
 	make_used(h, b, block_size(b), size, caller);
 
@@ -976,6 +1077,8 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 		h->stats.peak_in_use = h->stats.in_use;
 	if (h->stats.requested > h->stats.peak_requested)
 		h->stats.peak_requested = h->stats.requested;
+	if (h->stats.committed > committed) /* grown, or purged pages taken */
+		purge_excess(h);
 	return payload(b);
 }
 
@@ -1008,8 +1111,8 @@ static void release_block(struct heap *h, struct heap_block *b)
 	bool prev_free = !(b->size & FLAG_PREV_IN_USE);
 	unsigned rebuilds = h->rebuilds;
 	/* Where the neighbours' purged pages start, read before the merge rewrites them. */
-	uintptr_t p_lo = prev_free ? prev->purged_from : 0;
-	uintptr_t n_lo = next_free ? next->purged_from : 0;
+	uintptr_t p_lo = prev_free ? prev->purged_from : 0, p_hi = prev_free ? prev->purged_to : 0;
+	uintptr_t n_lo = next_free ? next->purged_from : 0, n_hi = next_free ? next->purged_to : 0;
 
 	h->stats.free_blocks++;
 	h->stats.free_bytes += block_size(b);
@@ -1044,7 +1147,7 @@ static void release_block(struct heap *h, struct heap_block *b)
 		merge(h, m, next);
 	if (!placed)
 		list_add(h, m);
-	settle_purge(h, m, p_lo, (uintptr_t)b & ~(uintptr_t)(h->page_size - 1), n_lo);
+	settle_purge(h, m, p_lo, p_hi, n_lo, n_hi);
 }
 
 static int unknown_block(const char **detail)
@@ -1165,6 +1268,7 @@ bool heap_free(struct heap *h, void *p, const void *caller)
 	struct heap_block *f = fence(h);
 	if (!(f->size & FLAG_PREV_IN_USE) && f->prev_size >= 2 * h->grow_step)
 		trim_top(h, h->grow_step);
+	purge_excess(h);
 	return true;
 }
 
@@ -1224,11 +1328,13 @@ void heap_for_each_live(struct heap *h, uint32_t since,
 
 /* ---- checking everything ----------------------------------------------------------- */
 
-/* Are free block b's purged pages (if any) whole pages inside it? */
+/* Are free block b's purged pages (if any) a run of whole pages inside it? */
 static bool purge_sound(const struct heap *h, const struct heap_block *b)
 {
-	return !b->purged_from || (b->purged_from % h->page_size == 0 &&
-				   b->purged_from >= inner_lo(h, b) && b->purged_from < inner_hi(h, b));
+	return !b->purged_from ||
+	       (b->purged_from % h->page_size == 0 && b->purged_to % h->page_size == 0 &&
+		b->purged_from >= inner_lo(h, b) && b->purged_from < b->purged_to &&
+		b->purged_to <= inner_hi(h, b));
 }
 
 /* One block's own invariants; false if walking on from it is unsafe. */
@@ -1255,7 +1361,7 @@ static bool check_block(struct heap *h, struct heap_block *b, bool prev_free, si
 		invariant_broken(c, "red zone after a live block written (overrun)");
 	if (!in_use(b) && !purge_sound(h, b))
 		invariant_broken(c, "a free block's purged pages are not whole pages inside it");
-	else if (!in_use(b) && h->debug && !free_poison(h, b, (uintptr_t)b + size, false))
+	else if (!in_use(b) && h->debug && !free_poison(b, (uintptr_t)b + size, false))
 		invariant_broken(c, "poison of a free block disturbed (write after free)");
 	return true;
 }
@@ -1305,7 +1411,7 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 {
 	struct invariant_check c;
 	size_t free_blocks = 0, free_bytes = 0, live = 0, in_use_bytes = 0, requested = 0, purged = 0;
-	bool prev_free = false;
+	bool prev_free = false, purgeable = false;
 	size_t prev_size = 0;
 	struct heap_block *b = (struct heap_block *)h->base;
 
@@ -1318,8 +1424,9 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 		if (prev_free) {
 			free_blocks++;
 			free_bytes += prev_size;
-			purged += purged_bytes(h, b);
-			for (uintptr_t a = b->purged_from; purge_sound(h, b) && a && a < inner_hi(h, b);
+			purged += purged_bytes(b);
+			purgeable |= h->purge_min && committed_inner(h, b) >= h->purge_min;
+			for (uintptr_t a = b->purged_from; purge_sound(h, b) && a && a < b->purged_to;
 			     a += h->page_size)
 				if (!heap_page_purged(h, a)) {
 					invariant_broken(&c, "a purged page is not marked in the purge map");
@@ -1348,6 +1455,11 @@ unsigned heap_check(struct heap *h, char *why, size_t why_size)
 	if (purged != h->stats.purged || h->stats.committed != h->stats.heap_size - purged ||
 	    h->stats.peak_committed < h->stats.committed || (!h->backend.decommit && purged))
 		invariant_broken(&c, "purged or committed bytes disagree with the free blocks");
+	/* Between calls the policy holds: under the cap, or nothing left to purge. */
+	if (purgeable && over_cap(h))
+		invariant_broken(&c, "over the purge cap while a free block could be purged");
+	if (purgeable && h->purge_exhausted)
+		invariant_broken(&c, "purging given up while a free block could be purged");
 	return c.problems;
 }
 

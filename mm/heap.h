@@ -108,6 +108,8 @@ struct heap {
 	size_t page_size;
 	size_t keep;         /* never shrink the region below this many bytes */
 	size_t purge_min, purge_keep; /* see struct heap_config */
+	unsigned purge_peak_pct;      /* likewise */
+	bool purge_exhausted;         /* over the cap with nothing to purge: skip the walk */
 	unsigned char *purge_map;     /* a bit per page of [base, limit): purged */
 	uint32_t seq;        /* sequence number of the next allocation */
 	struct heap_backend backend;
@@ -135,12 +137,14 @@ struct heap_config {
 	bool debug;         /* red zones and poisoning */
 	/*
 	 * Purging (needs the backend's commit and decommit and a purge_map;
-	 * purge_min 0: off): a free block whose whole pages inside it span
-	 * at least purge_min bytes has those pages decommitted when the heap
-	 * is about to grow, and as it is freed once more than purge_keep
-	 * bytes of the heap's free blocks are committed (so a heap that
-	 * frees and takes back the same memory keeps that much at hand;
-	 * SIZE_MAX: only on growth).
+	 * purge_min 0: off).  The heap may hold this much committed memory
+	 * in free blocks: purge_keep bytes, or, when purge_peak_pct is not
+	 * 0, as much as keeps all it holds within that many percent above
+	 * its peak of bytes in use, whichever is more.  Past that, after a
+	 * free or an allocation that committed memory, the whole pages
+	 * inside its biggest free blocks are decommitted until it is within
+	 * again; a block is purged only if at least purge_min bytes of them
+	 * are committed.
 	 */
 	size_t purge_min, purge_keep;
 	/* Zeroed storage for a bit per page of the region (limit - base) /
@@ -148,6 +152,7 @@ struct heap_config {
 	 * there, so that a stale pointer into one is refused without being
 	 * read.  Purging needs it. */
 	unsigned char *purge_map;
+	unsigned purge_peak_pct; /* the share of the peak, with purge_keep above (0: none) */
 };
 
 /*

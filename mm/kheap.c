@@ -27,13 +27,17 @@
 #define KHEAP_INITIAL   (64 * 1024)
 #define KHEAP_GROW_STEP (64 * 1024)
 /*
- * Purging (mm/heap.c): a free block with at least 32 KiB of whole pages
- * inside it gives them back to the PMM, once more than one growth step of
- * free blocks is committed.  The kernel's blocks stop at 64 KiB (bigger
- * ones are vmalloc areas), so only merged blocks get that big.
+ * Purging (mm/heap.c): once more than one growth step of free blocks is
+ * committed, the biggest free blocks with at least 32 KiB of whole pages
+ * inside them give those back to the PMM.  The kernel's blocks stop at
+ * 64 KiB (bigger ones are vmalloc areas), so only merged blocks get that
+ * big.  No share of the peak (the host's rule): the heap is the
+ * machine's memory, so it goes back after every burst, and taking it
+ * again maps frames with no fault to follow.
  */
-#define KHEAP_PURGE_MIN  (32 * 1024)
-#define KHEAP_PURGE_KEEP KHEAP_GROW_STEP
+#define KHEAP_PURGE_MIN      (32 * 1024)
+#define KHEAP_PURGE_KEEP     KHEAP_GROW_STEP
+#define KHEAP_PURGE_PEAK_PCT 0
 
 #ifndef KHEAP_SAMPLE
 #define KHEAP_SAMPLE 0
@@ -171,7 +175,7 @@ void kheap_init(void)
 						  huge_alloc_guarded };
 	const struct heap_config cfg = { PAGE_SIZE, KHEAP_INITIAL, KHEAP_GROW_STEP, KHEAP_INITIAL,
 					 HEAP_FIRST_FIT, KHEAP_DEBUG, KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP,
-					 purge_map };
+					 purge_map, KHEAP_PURGE_PEAK_PCT };
 
 	if (!kalloc_init(&kheap, KHEAP_START, KHEAP_END, &cfg, &heap_backend, &huge))
 		panic("kheap: cannot map the initial %u KiB", KHEAP_INITIAL / 1024);

@@ -73,19 +73,27 @@
 #define BIG_MIN ((size_t)16 << 10)
 
 /*
- * Purging (mm/heap.c): the pages inside free blocks of at least PURGE_MIN
- * bytes of whole pages go back to the system when the heap grows, and as
- * blocks are freed once more than PURGE_KEEP bytes of free blocks are
- * committed.  Off by default on the host: on `mixed` over eight traces it
- * took the heap ratio from 1.104 to 1.087-1.089 (mean) but made the
- * workload 2.2x slower, every purged page faulting in again when it is
- * reused (docs/design/heap.md has the grid).  KHEAP_PURGE_MIN and
- * KHEAP_PURGE_KEEP (KiB) turn it on, for measuring.
+ * Purging (mm/heap.c): each heap may hold PURGE_KEEP bytes of committed
+ * free memory, or as much as keeps it within PURGE_PEAK_PCT percent above
+ * its peak of bytes in use; past that, the pages inside its biggest free
+ * blocks (those with PURGE_MIN bytes of them committed) go back to the
+ * system.  Purging everything freed, or every hole when the heap grew,
+ * faulted the pages in again soon after (2.2-8x slower on `mixed`); a
+ * share of the peak purges only what would raise the footprint past the
+ * program's own high-water mark.  On `mixed` over eight traces, 8% took
+ * the heap ratio from 1.104 to 1.087 (1.070-1.093, and 1.086-1.097 on
+ * eight others) for 1.11-1.13x the time; 9% and 10% cost less but left
+ * other traces above 1.10; blocks from 32 KiB kept `realloc` at 1.102
+ * where 64 KiB made it 1.119 (docs/design/heap.md has the tables).
+ * KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP (KiB) and KHEAP_PURGE_PEAK_PCT
+ * override them, for measuring; KHEAP_PURGE_MIN=0 turns purging off.
  */
-#define PURGE_MIN 0
-#define PURGE_KEEP SIZE_MAX
+#define PURGE_MIN (32 * 1024)
+#define PURGE_KEEP HEAP_GROW_STEP
+#define PURGE_PEAK_PCT 8
 
-static size_t kib_setting(const char *name, size_t dflt)
+/* A number from the environment, shifted left by `shift`; `dflt` if unset. */
+static size_t number_setting(const char *name, size_t dflt, unsigned shift)
 {
 	const char *v = getenv(name);
 	size_t n = 0;
@@ -94,7 +102,7 @@ static size_t kib_setting(const char *name, size_t dflt)
 		return dflt;
 	for (; *v >= '0' && *v <= '9'; v++)
 		n = n * 10 + (size_t)(*v - '0');
-	return n << 10;
+	return n << shift;
 }
 
 static struct kalloc ka;
@@ -121,8 +129,9 @@ static uintptr_t reserve(size_t *bytes)
 /* Set the allocator up (lock held); false if it cannot be. */
 static bool start(void)
 {
-	size_t purge_min = kib_setting("KHEAP_PURGE_MIN", PURGE_MIN);
-	size_t purge_keep = kib_setting("KHEAP_PURGE_KEEP", PURGE_KEEP);
+	size_t purge_min = number_setting("KHEAP_PURGE_MIN", PURGE_MIN, 10);
+	size_t purge_keep = number_setting("KHEAP_PURGE_KEEP", PURGE_KEEP, 10);
+	unsigned purge_peak_pct = (unsigned)number_setting("KHEAP_PURGE_PEAK_PCT", PURGE_PEAK_PCT, 0);
 	size_t bytes;
 	uintptr_t base;
 
@@ -135,11 +144,11 @@ static bool start(void)
 	unsigned char *maps = purge_min && base ? region_zeroed(2 * map_bytes) : NULL;
 	const struct heap_config cfg = { REGION_PAGE, HEAP_INITIAL, HEAP_GROW_STEP, HEAP_INITIAL,
 					 HEAP_FIRST_FIT, debug_requested(), purge_min, purge_keep,
-					 maps };
+					 maps, purge_peak_pct };
 	/* The big heap keeps only a page mapped when it is empty. */
 	const struct heap_config big = { REGION_PAGE, REGION_PAGE, HEAP_GROW_STEP, 0,
 					 HEAP_BEST_FIT, cfg.debug, purge_min, purge_keep,
-					 maps ? maps + map_bytes : NULL };
+					 maps ? maps + map_bytes : NULL, purge_peak_pct };
 	if (!base || !kalloc_init(&ka, base, base + bytes / 2, &cfg, &region_heap_backend,
 				  &region_huge_backend)) {
 		broken = true;

@@ -540,19 +540,21 @@ static bool start(struct input *in)
 		.keep = take(in, 1) % 8 * PAGE + (cfg & 0x80 ? 100 : 0),
 		.fit = (enum heap_fit)(cfg % 3),
 		.debug = cfg & 4,
-		/* purging in 3 of 4 heaps, from 1..3 pages, keeping 0 or 4 pages */
+		/* purging in 3 of 4 heaps, from 1..3 pages, keeping 0 or 4 pages,
+		 * in half of them also 10% above the peak in use */
 		.purge_min = (cfg >> 3 & 3) * PAGE,
 		.purge_keep = cfg & 0x40 ? 4 * PAGE : 0,
 		.purge_map = purge_map,
+		.purge_peak_pct = cfg & 0x20 ? 10 : 0,
 	};
 	size_t limit = (16 + take(in, 1) % 64 * 16) * PAGE;
 	unsigned budget = (unsigned)take(in, 1) % 16;
 
 	trace("heap: %s%s, initial %zu, step %zu, keep %zu, limit %zu, %u grows allowed, "
-	      "purge from %zu keeping %zu\n",
+	      "purge from %zu keeping %zu or %u%% over the peak\n",
 	      (const char *[]){ "first fit", "next fit", "best fit" }[c.fit],
 	      c.debug ? ", debug" : "", c.initial, c.grow_step, c.keep, limit, budget, c.purge_min,
-	      c.purge_keep);
+	      c.purge_keep, c.purge_peak_pct);
 	memset(&m, 0, sizeof(m));
 	m.keep = (c.keep + PAGE - 1) / PAGE * PAGE;
 	m.a.reserve = limit;

@@ -384,15 +384,16 @@ static struct round *start_round(unsigned n, uint64_t seed)
 	struct heap_config cfg = {
 		.page_size = PAGE, .initial = 4 * PAGE, .grow_step = 16 * PAGE,
 		.keep = 8 * PAGE, .fit = (enum heap_fit)(n % 3), .debug = n / 3 % 2,
-		/* purging in rounds 0, 1, 4, 5, 8, 9...: on and off in every mode */
+		/* purging in rounds 0, 1, 4, 5, 8, 9...: on and off in every mode;
+		 * in 4, 5, 12, 13... only past 10% above the peak in use */
 		.purge_min = n / 2 % 2 ? 0 : 8 * PAGE, .purge_keep = 16 * PAGE,
-		.purge_map = purge_map,
+		.purge_map = purge_map, .purge_peak_pct = n / 4 % 2 ? 10 : 0,
 	};
 
 	EXPECT(r != NULL);
 	snprintf(name, sizeof(name), "%s%s, %s region%s", fit_names[cfg.fit],
 		 cfg.debug ? ", debug" : "", tight ? "tight" : "roomy",
-		 cfg.purge_min ? ", purging" : "");
+		 !cfg.purge_min ? "" : cfg.purge_peak_pct ? ", purging over the peak" : ", purging");
 	where.config = name;
 	r->arena.reserve = tight ? TIGHT : ROOMY;
 	r->arena.base = mmap(NULL, r->arena.reserve, PROT_NONE,

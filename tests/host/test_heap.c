@@ -219,7 +219,8 @@ struct header_mirror {
 	uint32_t magic;
 	uint32_t seq;
 	const void *caller;
-	size_t requested;
+	size_t requested;  /* free: where its purged pages start */
+	uintptr_t purged_to; /* free: and end */
 } __attribute__((aligned(HEAP_ALIGN)));
 
 #define HDR sizeof(struct header_mirror)
@@ -505,14 +506,33 @@ static size_t random_align(uint64_t *rng)
  * bins; this is the plain definition.  A block fits if it holds the block
  * the request needs after a leading gap that is 0 or itself a block.
  * First fit: the lowest such block; best fit: the smallest, the lowest of
- * equals; next fit: the lowest at or above the rover, else the lowest.
- * NULL: nothing fits, the heap must grow.
+ * equals, and with purging the smallest of those that would commit no
+ * decommitted page (the backend's record says which are), if any; next
+ * fit: the lowest at or above the rover, else the lowest.  NULL: nothing
+ * fits, the heap must grow.
  */
+/*
+ * Would carving `need` bytes after `lead` out of free block b use a
+ * decommitted page: one of the new block's, or the one the rest's header
+ * lands on (all of them when no rest is left)?
+ */
+static bool touches_gone(const struct header_mirror *b, size_t bsize, size_t lead, size_t need)
+{
+	uintptr_t at = (uintptr_t)b + lead, end = (uintptr_t)b + bsize;
+
+	if (bsize - lead - need >= MIN_BLOCK_BYTES)
+		end = at + need + MIN_BLOCK_BYTES;
+	for (uintptr_t a = at & ~(uintptr_t)(PAGE - 1); a < end; a += PAGE)
+		if (arena_gone(&fx.arena, (void *)a))
+			return true;
+	return false;
+}
+
 static unsigned char *expected_pick(size_t size, size_t align)
 {
 	size_t a = align > HEAP_ALIGN ? align : HEAP_ALIGN;
 	size_t need = (HDR + size + (fx.h.debug ? 16 : 0) + HEAP_ALIGN - 1) & ~(size_t)(HEAP_ALIGN - 1);
-	uintptr_t lowest = 0, after_rover = 0, best = 0, best_size = 0;
+	uintptr_t lowest = 0, after_rover = 0, best = 0, best_size = 0, ready = 0, ready_size = 0;
 	struct header_mirror *b = (struct header_mirror *)fx.h.base;
 	size_t bsize;
 
@@ -534,12 +554,16 @@ static unsigned char *expected_pick(size_t size, size_t align)
 			best = p + lead;
 			best_size = bsize;
 		}
+		if ((!ready || bsize < ready_size) && !touches_gone(b, bsize, lead, need)) {
+			ready = p + lead;
+			ready_size = bsize;
+		}
 	}
 	switch (fx.h.fit) {
 	case HEAP_NEXT_FIT:
 		return (unsigned char *)(after_rover ? after_rover : lowest);
 	case HEAP_BEST_FIT:
-		return (unsigned char *)best;
+		return (unsigned char *)(ready ? ready : best);
 	case HEAP_FIRST_FIT:
 		break;
 	}
@@ -1136,11 +1160,23 @@ static bool only_inside_gone(const char *p, const char *end)
 	return !arena_gone(&fx.arena, p - HDR) && !arena_gone(&fx.arena, end - HDR);
 }
 
+/* Are none of the pages strictly inside the block at payload `p`, ending at `end`, decommitted? */
+static bool none_inside_gone(const char *p, const char *end)
+{
+	uintptr_t lo = page_up((uintptr_t)p - HDR + MIN_BLOCK_BYTES), hi = (uintptr_t)end & ~(uintptr_t)(PAGE - 1);
+
+	for (uintptr_t a = lo; a < hi; a += PAGE)
+		if (arena_gone(&fx.arena, (void *)a))
+			return false;
+	return true;
+}
+
 /*
  * A big free block's inner pages go back to the backend and come back
  * when the block is used again; the header pages stay; a refused commit
- * fails the allocation and changes nothing; purged neighbours merge into
- * one purged block; and below the keep, nothing is purged.
+ * fails the allocation and changes nothing; a block freed beside a purged
+ * one keeps its pages (the run stays as it was); purged neighbours merge
+ * into one purged block; and below the keep, nothing is purged.
  */
 static void purge_gives_back_inner_pages(void)
 {
@@ -1194,6 +1230,34 @@ static void purge_gives_back_inner_pages(void)
 		TRY(expect_consistent());
 		CHECK_EQ(fx.reports, 0);
 
+		/* freed beside a purged block, a block keeps its pages: the
+		 * merged block holds the neighbour's run, and nothing more */
+		TRY(start_heap(&cfg, RESERVE, -1));
+		a = halloc(100), b = halloc(40 * KIB), c = halloc(40 * KIB), d = halloc(100);
+		CHECK(a && b && c && d, "alloc");
+		TRY(free_ok(b)); /* over the keep (0): purged */
+		CHECK(only_inside_gone(b, c), "b's inner pages are not what was decommitted");
+		top = fx.h.stats.purged;
+		fx.h.purge_keep = SIZE_MAX; /* from here on nothing is over the cap */
+		memset(c, 2, 40 * KIB);
+		TRY(free_ok(c));
+		CHECK_EQ(fx.h.stats.purged, top);
+		CHECK(none_inside_gone(c, d) && !arena_gone(&fx.arena, b + 40 * KIB),
+		      "the block freed beside a purged one lost pages");
+		TRY(expect_consistent());
+		/* and the other way round: the purged block after a freed one */
+		TRY(start_heap(&cfg, RESERVE, -1));
+		a = halloc(100), b = halloc(40 * KIB), c = halloc(40 * KIB), d = halloc(100);
+		CHECK(a && b && c && d, "alloc");
+		TRY(free_ok(c));
+		CHECK(only_inside_gone(c, d), "c's inner pages are not what was decommitted");
+		top = fx.h.stats.purged;
+		fx.h.purge_keep = SIZE_MAX;
+		TRY(free_ok(b));
+		CHECK_EQ(fx.h.stats.purged, top);
+		CHECK(none_inside_gone(b, c), "the block freed beside a purged one lost pages");
+		TRY(expect_consistent());
+
 		/* with room for 48 KiB more committed free bytes, one 40 KiB free
 		 * block stays committed, a second goes */
 		TRY(start_heap(&cfg, RESERVE, -1));
@@ -1208,6 +1272,166 @@ static void purge_gives_back_inner_pages(void)
 		CHECK_EQ(fx.h.stats.purged, top + inner_bytes(d, e));
 		TRY(expect_consistent());
 	}
+}
+
+/* The committed bytes in free blocks: what the purge cap limits. */
+static size_t committed_free(void)
+{
+	return fx.h.stats.free_bytes - fx.h.stats.purged;
+}
+
+/*
+ * The keep: free blocks stay committed while at most purge_keep bytes of
+ * them are; past that, the biggest free block goes first, and only as
+ * many as it takes to be within the keep again.
+ */
+static void purge_cap_keep(void)
+{
+	for (int debug = 0; debug <= 1; debug++) {
+		struct heap_config cfg = config(HEAP_FIRST_FIT, debug);
+		cfg.purge_min = 4 * PAGE;
+		cfg.purge_keep = 64 * KIB;
+		TRY(start_heap(&cfg, RESERVE, -1));
+		char *g0 = halloc(100), *x = halloc(40 * KIB), *g1 = halloc(100), *y = halloc(56 * KIB);
+		char *g2 = halloc(100), *z = halloc(48 * KIB), *g3 = halloc(100);
+		CHECK(g0 && x && g1 && y && g2 && z && g3, "alloc");
+		heap_trim(&fx.h); /* no free block at the top to count */
+		uint64_t purges = fx.h.stats.purges;
+		CHECK(committed_free() + 40 * KIB + 200 <= 64 * KIB, "%zu free bytes committed already",
+		      committed_free());
+
+		TRY(free_ok(x)); /* within the keep: nothing purged */
+		CHECK_EQ(fx.h.stats.purges, purges);
+		CHECK(none_inside_gone(x, g1), "x was purged within the keep");
+		TRY(expect_consistent());
+
+		TRY(free_ok(y)); /* over it: y, the biggest, goes, and that is enough */
+		CHECK(fx.h.stats.purges > purges, "over the keep, nothing was purged");
+		CHECK(only_inside_gone(y, g2), "not y's inner pages were decommitted");
+		CHECK(none_inside_gone(x, g1), "x went too, though y was enough");
+		CHECK(committed_free() <= 64 * KIB, "%zu free bytes committed, keep 64 KiB",
+		      committed_free());
+		TRY(expect_consistent());
+
+		TRY(free_ok(z)); /* x and z: 88 KiB; purging z (the bigger) is enough */
+		CHECK(only_inside_gone(z, g3) && none_inside_gone(x, g1),
+		      "the biggest free block was not the one purged");
+		CHECK(committed_free() <= 64 * KIB, "%zu free bytes committed", committed_free());
+		TRY(expect_consistent());
+		CHECK_EQ(fx.reports, 0);
+	}
+}
+
+/*
+ * The share of the peak: however much free memory is committed, nothing
+ * is purged while the heap holds no more than purge_peak_pct percent
+ * above its peak in use; when a growth would take it past that, the
+ * biggest free blocks are purged until it is within again.
+ */
+static void purge_cap_peak_share(void)
+{
+	for (int debug = 0; debug <= 1; debug++) {
+		struct heap_config cfg = config(HEAP_BEST_FIT, debug);
+		char *blk[10];
+		cfg.purge_min = 4 * PAGE;
+		cfg.purge_keep = 0;
+		cfg.purge_peak_pct = 10;
+		TRY(start_heap(&cfg, RESERVE, -1));
+		for (int i = 0; i < 10; i++) {
+			blk[i] = halloc(40 * KIB);
+			CHECK(blk[i] && halloc(100), "alloc"); /* a live block after each: no merging */
+		}
+		size_t peak = fx.h.stats.peak_in_use, cap = peak + peak / 100 * 10;
+		uint64_t purges = fx.h.stats.purges;
+		for (int i = 0; i < 10; i += 2)
+			TRY(free_ok(blk[i]));
+		CHECK(committed_free() >= 5 * 40 * KIB, "only %zu free bytes committed", committed_free());
+		CHECK_EQ(fx.h.stats.purges, purges); /* 200 KiB free, but no more than at the peak */
+		TRY(expect_consistent());
+
+		/* 64 KiB fits no hole: the heap grows past 110% of its peak in use,
+		 * which stays where it was */
+		CHECK(fx.h.stats.committed + 64 * KIB > cap, "the growth would stay under the cap");
+		void *big = halloc(64 * KIB);
+		CHECK(big != NULL, "alloc");
+		CHECK_EQ(fx.h.stats.peak_in_use, peak);
+		CHECK(fx.h.stats.purges > purges, "over the share of the peak, nothing was purged");
+		CHECK(fx.h.stats.committed <= cap, "holds %zu bytes, cap %zu", fx.h.stats.committed, cap);
+		TRY(expect_consistent());
+		CHECK_EQ(fx.reports, 0);
+	}
+}
+
+/*
+ * Best fit with purging takes the smallest block it can use without
+ * committing pages, before a smaller purged one; only when no committed
+ * block fits does it commit.
+ */
+static void best_fit_prefers_committed(void)
+{
+	for (int debug = 0; debug <= 1; debug++) {
+		struct heap_config cfg = config(HEAP_BEST_FIT, debug);
+		cfg.purge_min = 4 * PAGE;
+		cfg.purge_keep = SIZE_MAX;
+		TRY(start_heap(&cfg, RESERVE, -1));
+		char *x = halloc(40 * KIB), *g0 = halloc(100), *y = halloc(60 * KIB), *g1 = halloc(100);
+		CHECK(x && g0 && y && g1, "alloc");
+		heap_trim(&fx.h); /* no free block at the top to choose */
+		fx.h.purge_keep = 0; /* now x, freed, is purged */
+		TRY(free_ok(x));
+		CHECK(only_inside_gone(x, g0), "x was not purged");
+		fx.h.purge_keep = SIZE_MAX;
+		TRY(free_ok(y));
+		CHECK(none_inside_gone(y, g1), "y was purged");
+		uint64_t commits = fx.h.stats.commits;
+		char *p = halloc(30 * KIB);
+		CHECK(p == y, "got %p: not the committed block %p (the purged %p is smaller)", (void *)p,
+		      (void *)y, (void *)x);
+		CHECK_EQ(fx.h.stats.commits, commits);
+		uint64_t grows = fx.h.stats.grows;
+		char *q = halloc(36 * KIB); /* y's rest is too small now: only x fits */
+		CHECK(q == x, "got %p, not the purged block %p", (void *)q, (void *)x);
+		CHECK(fx.h.stats.commits > commits, "took the purged block without committing");
+		CHECK_EQ(fx.h.stats.grows, grows);
+		memset(q, 3, 36 * KIB);
+		TRY(expect_consistent());
+	}
+}
+
+/* heap_check sees a heap over its cap with blocks left to purge, or a wrong purged run. */
+static void purge_checks_fail(void)
+{
+	char why[160];
+	struct heap_config cfg = config(HEAP_FIRST_FIT, false);
+	cfg.purge_min = 4 * PAGE;
+	cfg.purge_keep = SIZE_MAX;
+	TRY(start_heap(&cfg, RESERVE, -1));
+	char *x = halloc(40 * KIB), *g = halloc(100);
+	CHECK(x && g, "alloc");
+	TRY(free_ok(x));
+
+	fx.h.purge_keep = 0; /* as if a call had left the heap over its cap */
+	CHECK(heap_check(&fx.h, why, sizeof(why)) == 1 && strstr(why, "over the purge cap"),
+	      "heap_check: %s", why);
+	fx.h.purge_keep = SIZE_MAX;
+	fx.h.purge_exhausted = true; /* as if the walk had missed x */
+	CHECK(heap_check(&fx.h, why, sizeof(why)) == 1 && strstr(why, "given up"), "heap_check: %s",
+	      why);
+	fx.h.purge_exhausted = false;
+	TRY(expect_consistent());
+
+	fx.h.purge_keep = 0;
+	TRY(free_ok(halloc(100))); /* any free brings it under the cap: x is purged */
+	CHECK(only_inside_gone(x, g), "x was not purged");
+	struct header_mirror *hx = header_of(x);
+	uintptr_t to = hx->purged_to;
+	hx->purged_to = to + PAGE; /* the run would end past x's inner pages */
+	CHECK(heap_check(&fx.h, why, sizeof(why)) > 0 && strstr(why, "purged pages"),
+	      "heap_check: %s", why);
+	hx->purged_to = to - PAGE; /* a page of the run not counted */
+	CHECK(heap_check(&fx.h, why, sizeof(why)) > 0, "a shortened run passed heap_check");
+	hx->purged_to = to;
+	TRY(expect_consistent());
 }
 
 static void trim_hysteresis(void)
@@ -1995,6 +2219,10 @@ int main(int argc, char **argv)
 	CASE(growth_through_backend);
 	CASE(trim_hysteresis);
 	CASE(purge_gives_back_inner_pages);
+	CASE(purge_cap_keep);
+	CASE(purge_cap_peak_share);
+	CASE(best_fit_prefers_committed);
+	CASE(purge_checks_fail);
 	CASE(trim_honours_keep);
 	CASE(exhaustion_backend_refuses);
 	CASE(exhaustion_at_limit);

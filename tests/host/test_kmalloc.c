@@ -77,7 +77,7 @@ static void start(unsigned sample_every)
 	static const struct heap_backend heap = { grow, shrink, NULL, NULL, NULL };
 	static const struct huge_backend huge = { map_guarded, unmap_guarded, NULL, PAGE, map_guarded };
 	const struct heap_config cfg = { PAGE, 16 * PAGE, 16 * PAGE, 16 * PAGE, HEAP_FIRST_FIT, false,
-					 0, 0, NULL };
+					 0, 0, NULL, 0 };
 
 	if (reservation)
 		munmap(reservation, RESERVE);
@@ -336,7 +336,7 @@ static void class_index_exact(void)
 static void start_with_big_heap(void)
 {
 	static const struct heap_backend heap = { grow, shrink, NULL, NULL, NULL };
-	const struct heap_config cfg = { PAGE, PAGE, 16 * PAGE, 0, HEAP_BEST_FIT, false, 0, 0, NULL };
+	const struct heap_config cfg = { PAGE, PAGE, 16 * PAGE, 0, HEAP_BEST_FIT, false, 0, 0, NULL, 0 };
 
 	start(0);
 	CHECK(!kalloc_big_heap(&ka, (uintptr_t)reservation + 1, (uintptr_t)reservation + RESERVE,

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""side_by_side.py - one bench_heap workload under several allocators, runs interleaved.
+
+    bench/side_by_side.py [-r ROUNDS] [-s SCALE] [-w WORKLOAD] LIB... (a path, or glibc)
+
+Each round runs `build/host/bench_heap --worker WORKLOAD SCALE` once per
+library (LD_PRELOAD), in turn, so a slow spell of a shared machine hits all
+of them alike.  The figure is the worker's CPU time (user + system, from
+wait4) over its operations, in ns: a neighbour's load disturbs it less than
+wall time.  Prints, per library, the minimum, the median and every run,
+sorted.  BENCH_SEED and the KHEAP_* settings pass through the environment.
+The side-by-side figures in docs/design/heap.md and docs/benchmarks.md were
+taken with it.
+"""
+import argparse
+import os
+import subprocess
+
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'build', 'host', 'bench_heap')
+
+
+def run_once(lib, workload, scale):
+    env = dict(os.environ)
+    if lib != 'glibc':
+        env['LD_PRELOAD'] = os.path.abspath(lib)
+    p = subprocess.Popen([BENCH, '--worker', workload, scale], env=env, stdout=subprocess.PIPE)
+    fields = p.stdout.read().decode().split()
+    _, status, usage = os.wait4(p.pid, 0)
+    if status != 0 or len(fields) < 3 or fields[0] != 'ok':
+        raise SystemExit(f'{lib}: worker failed: {" ".join(fields)}')
+    return (usage.ru_utime + usage.ru_stime) * 1e9 / int(fields[2])
+
+
+def main():
+    ap = argparse.ArgumentParser(description='interleaved bench_heap workers, CPU ns per operation')
+    ap.add_argument('-r', '--rounds', type=int, default=9)
+    ap.add_argument('-s', '--scale', default='1')
+    ap.add_argument('-w', '--workload', default='churn')
+    ap.add_argument('libs', nargs='+')
+    a = ap.parse_args()
+    runs = {lib: [] for lib in a.libs}
+    for _ in range(a.rounds):
+        for lib in a.libs:
+            runs[lib].append(run_once(lib, a.workload, a.scale))
+    for lib in a.libs:
+        v = sorted(runs[lib])
+        print(f'{os.path.basename(lib):24s} min {v[0]:7.1f} median {v[len(v) // 2]:7.1f} | ' +
+              ' '.join(f'{x:.1f}' for x in v))
+
+
+if __name__ == '__main__':
+    main()

@@ -222,9 +222,11 @@ static const struct heap *heap_of(const struct instance *in)
 static bool instance_start(struct instance *in, bool front, enum heap_fit fit, size_t step,
 			   bool purge)
 {
-	const struct heap_config cfg = { REGION_PAGE, step, step, step, fit, false,
-					 purge ? KERNEL_PURGE_MIN : 0, KERNEL_PURGE_KEEP,
-					 purge ? in->purge_map : NULL, 0 };
+	const struct heap_config cfg = {
+		.page_size = REGION_PAGE, .initial = step, .grow_step = step, .keep = step, .fit = fit,
+		.purge_min = purge ? KERNEL_PURGE_MIN : 0, .purge_keep = KERNEL_PURGE_KEEP,
+		.purge_map = purge ? in->purge_map : NULL,
+	};
 
 	memset(in, 0, sizeof(*in));
 	in->front = front;

@@ -739,6 +739,12 @@ void heap_trim(struct heap *h)
 	trim_top(h, 0);
 }
 
+static size_t block_need(const struct heap *h, size_t size)
+{
+	size_t need = align_up(HDR + size + (h->debug ? REDZONE : 0), HEAP_ALIGN);
+	return need < MIN_BLOCK ? MIN_BLOCK : need;
+}
+
 bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct heap_config *cfg,
 	       const struct heap_backend *backend)
 {
@@ -758,6 +764,7 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	}
 	h->fit = cfg->fit;
 	h->debug = cfg->debug;
+	h->split_rest = cfg->split_min ? block_need(h, cfg->split_min) : MIN_BLOCK;
 	h->backend = *backend;
 	size_t initial = align_up(cfg->initial > page_size ? cfg->initial : page_size, page_size);
 	if (base % page_size || limit <= base || initial > limit - base ||
@@ -797,16 +804,27 @@ static bool fits(const struct heap_block *b, size_t need, size_t align)
 }
 
 /*
+ * Does an allocation of `need` bytes after `lead` out of free block `b`
+ * leave a rest that becomes a free block of its own?  A smaller rest
+ * stays with the allocated block (heap_config.split_min says why).
+ */
+static bool splits_off(const struct heap *h, const struct heap_block *b, size_t lead, size_t need)
+{
+	return block_size(b) - lead - need >= h->split_rest;
+}
+
+/*
  * The purged pages of free block `b` that an allocation of `need` bytes
  * after `lead` would use, [*lo, *hi) (empty if none): the new block's,
- * and the page of the rest's header.
+ * and the page of the rest's header -- or all of them, if the rest stays
+ * with the block.
  */
 static void commit_range(const struct heap *h, const struct heap_block *b, size_t lead, size_t need,
 			 uintptr_t *lo, uintptr_t *hi)
 {
 	uintptr_t at = (uintptr_t)b + lead, page = at & ~(uintptr_t)(h->page_size - 1);
-	uintptr_t end = block_size(b) - lead - need >= MIN_BLOCK ? align_up(at + need + MIN_BLOCK, h->page_size)
-								 : b->purged_to;
+	uintptr_t end = splits_off(h, b, lead, need) ? align_up(at + need + MIN_BLOCK, h->page_size)
+						     : b->purged_to;
 
 	*lo = b->purged_from > page ? b->purged_from : page;
 	*hi = end < b->purged_to ? end : b->purged_to;
@@ -1004,11 +1022,12 @@ static void split_purge(struct heap *h, struct heap_block *b, uintptr_t from, ui
 static struct heap_block *carve(struct heap *h, struct heap_block *b, size_t need, size_t align)
 {
 	size_t lead = lead_for(b, align), rest = block_size(b) - lead - need;
+	bool split_rest = splits_off(h, b, lead, need);
 	unsigned bin = bin_of(block_size(b));
 
 	h->stats.free_blocks--;
 	h->stats.free_bytes -= block_size(b);
-	if (!lead && rest >= MIN_BLOCK && bin_of(rest) == bin) {
+	if (!lead && split_rest && bin_of(rest) == bin) {
 		/* The rest stays in b's bin between the same neighbours: it takes b's place. */
 		list_replace(h, bin, b, (struct heap_block *)((uintptr_t)b + need));
 		h->stats.free_bytes += rest;
@@ -1022,18 +1041,12 @@ static struct heap_block *carve(struct heap *h, struct heap_block *b, size_t nee
 		h->stats.free_bytes += lead;
 		list_add(h, gap);
 	}
-	if (rest >= MIN_BLOCK) {
+	if (split_rest) {
 		struct heap_block *r = split(h, b, need);
 		h->stats.free_bytes += rest;
 		list_add(h, r);
 	}
 	return b;
-}
-
-static size_t block_need(const struct heap *h, size_t size)
-{
-	size_t need = align_up(HDR + size + (h->debug ? REDZONE : 0), HEAP_ALIGN);
-	return need < MIN_BLOCK ? MIN_BLOCK : need;
 }
 
 /* Count a failed allocation: it may still have grown the heap, and the cap holds after it too. */
@@ -1059,9 +1072,10 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 		b = find_fit(h, need, align);
 	if (!b)
 		return alloc_failed(h, committed);
-	check_poison(h, b, lead_for(b, align) + need + MIN_BLOCK);
+	size_t lead = lead_for(b, align);
+	check_poison(h, b, splits_off(h, b, lead, need) ? lead + need + MIN_BLOCK : block_size(b));
 	uintptr_t purged_from = b->purged_from, purged_to = b->purged_to;
-	if (purged_from && !commit_for(h, b, lead_for(b, align), need))
+	if (purged_from && !commit_for(h, b, lead, need))
 		return alloc_failed(h, committed);
 	b = carve(h, b, need, align);
 	if (purged_from)

@@ -110,6 +110,7 @@ struct heap {
 	size_t purge_min, purge_keep; /* see struct heap_config */
 	unsigned purge_peak_pct;      /* likewise */
 	bool purge_exhausted;         /* over the cap with nothing to purge: skip the walk */
+	size_t split_rest;            /* the smallest rest split off as a free block */
 	unsigned char *purge_map;     /* a bit per page of [base, limit): purged */
 	uint32_t seq;        /* sequence number of the next allocation */
 	struct heap_backend backend;
@@ -153,6 +154,13 @@ struct heap_config {
 	 * read.  Purging needs it. */
 	unsigned char *purge_map;
 	unsigned purge_peak_pct; /* the share of the peak, with purge_keep above (0: none) */
+	/*
+	 * The smallest request the heap expects, aligned ones aside (0: any).
+	 * A free block too small for it could serve only an aligned request,
+	 * yet it would lengthen every walk of its bin; so when an allocation
+	 * would leave such a rest, the rest stays with the allocated block.
+	 */
+	size_t split_min;
 };
 
 /*

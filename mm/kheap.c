@@ -173,9 +173,12 @@ void kheap_init(void)
 	static const struct heap_backend heap_backend = { grow, shrink, NULL, commit, decommit };
 	static const struct huge_backend huge = { huge_alloc, huge_free, NULL, PAGE_SIZE,
 						  huge_alloc_guarded };
-	const struct heap_config cfg = { PAGE_SIZE, KHEAP_INITIAL, KHEAP_GROW_STEP, KHEAP_INITIAL,
-					 HEAP_FIRST_FIT, KHEAP_DEBUG, KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP,
-					 purge_map, KHEAP_PURGE_PEAK_PCT };
+	const struct heap_config cfg = {
+		.page_size = PAGE_SIZE, .initial = KHEAP_INITIAL, .grow_step = KHEAP_GROW_STEP,
+		.keep = KHEAP_INITIAL, .fit = HEAP_FIRST_FIT, .debug = KHEAP_DEBUG,
+		.purge_min = KHEAP_PURGE_MIN, .purge_keep = KHEAP_PURGE_KEEP, .purge_map = purge_map,
+		.purge_peak_pct = KHEAP_PURGE_PEAK_PCT,
+	};
 
 	if (!kalloc_init(&kheap, KHEAP_START, KHEAP_END, &cfg, &heap_backend, &huge))
 		panic("kheap: cannot map the initial %u KiB", KHEAP_INITIAL / 1024);

@@ -142,13 +142,19 @@ static bool start(void)
 	 * not resident) until pages are purged. */
 	size_t map_bytes = bytes / 2 / REGION_PAGE / 8;
 	unsigned char *maps = purge_min && base ? region_zeroed(2 * map_bytes) : NULL;
-	const struct heap_config cfg = { REGION_PAGE, HEAP_INITIAL, HEAP_GROW_STEP, HEAP_INITIAL,
-					 HEAP_FIRST_FIT, debug_requested(), purge_min, purge_keep,
-					 maps, purge_peak_pct };
+	const struct heap_config cfg = {
+		.page_size = REGION_PAGE, .initial = HEAP_INITIAL, .grow_step = HEAP_GROW_STEP,
+		.keep = HEAP_INITIAL, .fit = HEAP_FIRST_FIT, .debug = debug_requested(),
+		.purge_min = purge_min, .purge_keep = purge_keep, .purge_map = maps,
+		.purge_peak_pct = purge_peak_pct, .split_min = number_setting("KHEAP_SPLIT_MIN", 0, 0),
+	};
 	/* The big heap keeps only a page mapped when it is empty. */
-	const struct heap_config big = { REGION_PAGE, REGION_PAGE, HEAP_GROW_STEP, 0,
-					 HEAP_BEST_FIT, cfg.debug, purge_min, purge_keep,
-					 maps ? maps + map_bytes : NULL, purge_peak_pct };
+	struct heap_config big = cfg;
+	big.initial = REGION_PAGE;
+	big.keep = 0;
+	big.fit = HEAP_BEST_FIT;
+	big.split_min = 0; /* any rest: its small ones are few, and keeping them cost space */
+	big.purge_map = maps ? maps + map_bytes : NULL;
 	if (!base || !kalloc_init(&ka, base, base + bytes / 2, &cfg, &region_heap_backend,
 				  &region_huge_backend)) {
 		broken = true;

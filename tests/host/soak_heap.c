@@ -388,12 +388,14 @@ static struct round *start_round(unsigned n, uint64_t seed)
 		 * in 4, 5, 12, 13... only past 10% above the peak in use */
 		.purge_min = n / 2 % 2 ? 0 : 8 * PAGE, .purge_keep = 16 * PAGE,
 		.purge_map = purge_map, .purge_peak_pct = n / 4 % 2 ? 10 : 0,
+		.split_min = n / 8 % 2 ? 1500 : 0, /* in 8-15, 24-31...: rests below it kept */
 	};
 
 	EXPECT(r != NULL);
-	snprintf(name, sizeof(name), "%s%s, %s region%s", fit_names[cfg.fit],
+	snprintf(name, sizeof(name), "%s%s, %s region%s%s", fit_names[cfg.fit],
 		 cfg.debug ? ", debug" : "", tight ? "tight" : "roomy",
-		 !cfg.purge_min ? "" : cfg.purge_peak_pct ? ", purging over the peak" : ", purging");
+		 !cfg.purge_min ? "" : cfg.purge_peak_pct ? ", purging over the peak" : ", purging",
+		 cfg.split_min ? ", small rests kept" : "");
 	where.config = name;
 	r->arena.reserve = tight ? TIGHT : ROOMY;
 	r->arena.base = mmap(NULL, r->arena.reserve, PROT_NONE,

@@ -246,6 +246,7 @@ struct fixture {
 	unsigned reports;
 	enum heap_error last_error;
 	const void *last_ptr;
+	size_t split_rest; /* the smallest rest the heap should split off (from its config) */
 };
 
 static struct fixture fx;
@@ -313,6 +314,10 @@ static void start_heap(const struct heap_config *config, size_t limit, long grow
 	fx.arena.base = base;
 	fx.arena.reserve = RESERVE;
 	fx.arena.grows_left = grows_left;
+	fx.split_rest = (HDR + cfg->split_min + (cfg->debug ? 16 : 0) + HEAP_ALIGN - 1) &
+			~(size_t)(HEAP_ALIGN - 1);
+	if (!cfg->split_min || fx.split_rest < MIN_BLOCK_BYTES)
+		fx.split_rest = MIN_BLOCK_BYTES;
 	struct heap_backend backend = { arena_grow, arena_shrink, &fx.arena, arena_commit,
 					arena_decommit };
 	CHECK(heap_init(&fx.h, (uintptr_t)base, (uintptr_t)base + limit, cfg, &backend),
@@ -520,7 +525,7 @@ static bool touches_gone(const struct header_mirror *b, size_t bsize, size_t lea
 {
 	uintptr_t at = (uintptr_t)b + lead, end = (uintptr_t)b + bsize;
 
-	if (bsize - lead - need >= MIN_BLOCK_BYTES)
+	if (bsize - lead - need >= fx.split_rest)
 		end = at + need + MIN_BLOCK_BYTES;
 	for (uintptr_t a = at & ~(uintptr_t)(PAGE - 1); a < end; a += PAGE)
 		if (arena_gone(&fx.arena, (void *)a))
@@ -588,6 +593,14 @@ static void model_alloc(struct model *m, size_t size, size_t align)
 	size_t usable = heap_usable_size(&fx.h, p);
 	CHECK(fx.h.debug ? usable == size : usable >= size, "usable size %zu for %zu bytes", usable,
 	      size);
+	/* The block came out of a free block between blocks in use: what follows it
+	 * is one of those, or a rest big enough to be split off. */
+	const struct header_mirror *hd = header_of(p);
+	const struct header_mirror *next =
+		(const void *)((uintptr_t)hd + (hd->size & ~(size_t)(HEAP_ALIGN - 1)));
+	size_t next_size = next->size & ~(size_t)(HEAP_ALIGN - 1);
+	CHECK((next->size & 1) || next_size >= fx.split_rest,
+	      "alloc(%zu) left a free rest of %zu bytes, below %zu", size, next_size, fx.split_rest);
 	fill(p, size, m->next_id);
 	m->live[m->nlive++] = (struct live){ p, size, align, m->next_id++ };
 	m->requested += size;
@@ -953,6 +966,46 @@ static void split_and_coalesce_one(bool debug)
 	TRY(free_ok(e)); /* merges with the hole below and the top above */
 	TRY(expect_free_blocks(1));
 	CHECK_EQ(fx.h.stats.free_bytes + HDR, fx.h.stats.heap_size); /* one block and the fence */
+}
+
+/*
+ * With split_min, a rest too small for the smallest expected request
+ * stays with the allocated block; one big enough is split off.  A kept
+ * rest over purged pages is committed with the block: the caller may
+ * write all of its usable size.
+ */
+static void split_min_keeps_small_rests(void)
+{
+	for (int purge = 0; purge <= 1; purge++) {
+		struct heap_config cfg = config(HEAP_FIRST_FIT, false);
+		void *a, *b, *c, *again;
+		cfg.split_min = 2 * PAGE + 1000; /* a kept rest spans purged pages */
+		cfg.purge_min = purge ? 4 * PAGE : 0;
+		TRY(start_heap(&cfg, RESERVE, -1));
+		TRY(alloc_ok(&a, 64));
+		TRY(alloc_ok(&b, 40 * KIB));
+		TRY(alloc_ok(&c, 64));
+		size_t usable = heap_usable_size(&fx.h, b);
+		size_t rest_min = (HDR + cfg.split_min + HEAP_ALIGN - 1) & ~(size_t)(HEAP_ALIGN - 1);
+		TRY(free_ok(b));
+		CHECK(!purge || fx.h.stats.purged > 0, "the hole was not purged");
+		/* the rest could not hold split_min bytes: it stays with the block */
+		TRY(alloc_ok(&again, usable - rest_min + HEAP_ALIGN));
+		CHECK(again == b, "got %p, expected the hole %p", again, b);
+		CHECK_EQ(heap_usable_size(&fx.h, again), usable);
+		memset(again, 7, usable);
+		TRY(expect_free_blocks(1));
+		TRY(expect_consistent());
+		TRY(free_ok(again));
+		/* room for split_min bytes after it: split */
+		TRY(alloc_ok(&again, usable - rest_min));
+		CHECK(again == b, "got %p, expected the hole %p", again, b);
+		CHECK_EQ(heap_usable_size(&fx.h, again), usable - rest_min);
+		TRY(expect_free_blocks(2));
+		TRY(expect_consistent());
+		TRY(free_ok(again));
+		CHECK_EQ(fx.reports, 0);
+	}
 }
 
 static void split_and_coalesce(void)
@@ -2126,7 +2179,7 @@ static void block_info(void)
 
 struct model_case {
 	enum heap_fit fit;
-	bool debug, purge;
+	bool debug, purge; /* purging cases also keep rests below split_min */
 	uint64_t seed;
 };
 
@@ -2138,13 +2191,14 @@ static void random_operations_match_model(void)
 	struct heap_config cfg = config(c->fit, c->debug);
 	struct model m;
 
-	printf("# model: %s, debug %s, purging %s, seed 0x%llx, %u operations\n", fit_names[c->fit],
+	printf("# model: %s, debug %s, purging and split_min %s, seed 0x%llx, %u operations\n", fit_names[c->fit],
 	       c->debug ? "on" : "off", c->purge ? "on" : "off", (unsigned long long)c->seed,
 	       MODEL_OPS);
 	cfg.grow_step = 8 * PAGE;
 	if (c->purge) { /* purge small blocks too, so that splits and merges meet purged pages */
 		cfg.purge_min = PAGE;
 		cfg.purge_keep = 2 * PAGE;
+		cfg.split_min = PAGE; /* and rests kept with a block span purged pages */
 	}
 	TRY(start_heap(&cfg, RESERVE, -1));
 	model_start(&m, 1024, c->seed);
@@ -2212,6 +2266,7 @@ int main(int argc, char **argv)
 	CASE(impossible_sizes_refused);
 	CASE(split_and_coalesce);
 	CASE(split_only_a_whole_block);
+	CASE(split_min_keeps_small_rests);
 	CASE(first_fit_takes_lowest);
 	CASE(best_fit_takes_smallest);
 	CASE(next_fit_goes_on);

@@ -76,8 +76,9 @@ static void start(unsigned sample_every)
 {
 	static const struct heap_backend heap = { grow, shrink, NULL, NULL, NULL };
 	static const struct huge_backend huge = { map_guarded, unmap_guarded, NULL, PAGE, map_guarded };
-	const struct heap_config cfg = { PAGE, 16 * PAGE, 16 * PAGE, 16 * PAGE, HEAP_FIRST_FIT, false,
-					 0, 0, NULL, 0 };
+	const struct heap_config cfg = { .page_size = PAGE, .initial = 16 * PAGE,
+					 .grow_step = 16 * PAGE, .keep = 16 * PAGE,
+					 .fit = HEAP_FIRST_FIT };
 
 	if (reservation)
 		munmap(reservation, RESERVE);
@@ -336,7 +337,8 @@ static void class_index_exact(void)
 static void start_with_big_heap(void)
 {
 	static const struct heap_backend heap = { grow, shrink, NULL, NULL, NULL };
-	const struct heap_config cfg = { PAGE, PAGE, 16 * PAGE, 0, HEAP_BEST_FIT, false, 0, 0, NULL, 0 };
+	const struct heap_config cfg = { .page_size = PAGE, .initial = PAGE, .grow_step = 16 * PAGE,
+					 .fit = HEAP_BEST_FIT };
 
 	start(0);
 	CHECK(!kalloc_big_heap(&ka, (uintptr_t)reservation + 1, (uintptr_t)reservation + RESERVE,

@@ -229,6 +229,7 @@ static bool instance_start(struct instance *in, bool front, enum heap_fit fit, s
 	};
 
 	memset(in, 0, sizeof(*in));
+	region_purge_eagerly(true); /* as the kernel does: it has no lazy free */
 	in->front = front;
 	in->base = region_reserve(REGION_BYTES);
 	if (!in->base)

@@ -87,6 +87,8 @@
  * where 64 KiB made it 1.119 (docs/design/heap.md has the tables).
  * KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP (KiB) and KHEAP_PURGE_PEAK_PCT
  * override them, for measuring; KHEAP_PURGE_MIN=0 turns purging off.
+ * Purged pages go back lazily (MADV_FREE, region.c says why);
+ * KHEAP_PURGE_EAGER=1 gives their frames back at once.
  */
 #define PURGE_MIN (32 * 1024)
 #define PURGE_KEEP HEAP_GROW_STEP
@@ -137,6 +139,7 @@ static bool start(void)
 
 	if (broken)
 		return false;
+	region_purge_eagerly(number_setting("KHEAP_PURGE_EAGER", 0, 0) != 0);
 	base = reserve(&bytes);
 	/* Each heap's purge map: a bit per page of its half, untouched (so
 	 * not resident) until pages are purged. */

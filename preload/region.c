@@ -4,12 +4,9 @@
  *
  * Growing is mprotect(PROT_READ | PROT_WRITE) over the next pages of the
  * reservation: the kernel gives them zero-filled frames on first touch.
- * Shrinking is madvise(MADV_DONTNEED), which
- * frees the frames at once (a later touch would get zero pages), then
- * mprotect(PROT_NONE), so the
- * pages are inaccessible as in the kernel's heap, where unmapped pages
- * fault.  Both calls leave errno alone when they succeed; a failure is
- * reported to the heap as "no memory" (grow) or ignored (shrink: the pages
+ * Shrinking and purging are madvise (below says which advice and why).
+ * The calls leave errno alone when they succeed; a failure is reported to
+ * the heap as "no memory" (grow) or ignored (shrink and purge: the pages
  * simply stay), with errno restored, since free() must not change it.
  */
 #include "region.h"
@@ -63,20 +60,52 @@ static void huge_unmap(void *ctx, void *p, size_t bytes)
 
 /*
  * Giving pages back, at the top (shrink) or inside (purging's decommit), is
- * madvise(MADV_DONTNEED) alone: the frames go back at once, and the pages
- * stay readable and writable, so committing them again is nothing (the
- * first touch gets a zero page) and a lock-free reader cannot fault on
- * them (region.h).  Making purged pages PROT_NONE as well split the
- * mapping into thousands of areas and made `mixed` 4-8x slower; the tests'
- * backends do it, to prove the heap never touches a page it gave back.
+ * madvise alone: the pages stay readable and writable, so committing them
+ * again is nothing and a lock-free reader cannot fault on them (region.h).
+ * Making purged pages PROT_NONE as well split the mapping into thousands
+ * of areas and made `mixed` 4-8x slower; the tests' backends do it, to
+ * prove the heap never touches a page it gave back.
+ *
+ * The top goes with MADV_DONTNEED: the frames return at once.  Purged
+ * pages inside free blocks go lazily, with MADV_FREE: the kernel takes
+ * their frames when it needs memory, without writing them anywhere, and
+ * until then a write that reuses a page simply keeps it -- no fault, no
+ * zeroing.  Free blocks on the host are reused within a few thousand
+ * allocations, so most purged pages are written again before the kernel
+ * wants them: on `mixed` eager purging faulted 6 000 pages more and took
+ * 1.10x the time of lazy purging (docs/design/heap.md).  The price: the
+ * process's RSS counts lazily freed pages until the kernel takes them
+ * (/proc/PID/smaps shows them as LazyFree).  KHEAP_PURGE_EAGER=1 purges
+ * with MADV_DONTNEED instead; so does a kernel without MADV_FREE.
  */
-static void region_discard(void *ctx, uintptr_t start, size_t bytes)
+static int purge_advice = MADV_FREE;
+
+void region_purge_eagerly(bool eager)
+{
+	purge_advice = eager ? MADV_DONTNEED : MADV_FREE;
+}
+
+static void discard(uintptr_t start, size_t bytes, int advice)
 {
 	int saved = errno;
 
-	(void)ctx;
-	madvise((void *)start, bytes, MADV_DONTNEED);
+	if (madvise((void *)start, bytes, advice) != 0 && advice == MADV_FREE) {
+		purge_advice = MADV_DONTNEED; /* EINVAL: a kernel before 4.5 */
+		madvise((void *)start, bytes, MADV_DONTNEED);
+	}
 	errno = saved;
+}
+
+static void region_shrink(void *ctx, uintptr_t start, size_t bytes)
+{
+	(void)ctx;
+	discard(start, bytes, MADV_DONTNEED);
+}
+
+static void region_decommit(void *ctx, uintptr_t start, size_t bytes)
+{
+	(void)ctx;
+	discard(start, bytes, purge_advice);
 }
 
 static bool region_commit(void *ctx, uintptr_t start, size_t bytes)
@@ -85,6 +114,6 @@ static bool region_commit(void *ctx, uintptr_t start, size_t bytes)
 	return true;
 }
 
-const struct heap_backend region_heap_backend = { region_grow, region_discard, NULL, region_commit,
-						  region_discard };
+const struct heap_backend region_heap_backend = { region_grow, region_shrink, NULL, region_commit,
+						  region_decommit };
 const struct huge_backend region_huge_backend = { huge_map, huge_unmap, NULL, REGION_PAGE, NULL };

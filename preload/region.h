@@ -7,7 +7,8 @@
  * and without swap reservation, so it costs neither memory nor commit
  * charge -- and makes pages usable at the top as the heap grows.  Pages
  * the heap gives back are discarded (their memory returns to the system)
- * but stay readable, as zeros: the magazines' free (magazine.h) reads a
+ * but stay readable (as zeros, or lazily purged ones as they were until
+ * the kernel takes them): the magazines' free (magazine.h) reads a
  * slab header without the lock, and a shrink at the same moment must not
  * turn that read into a fault.  The part never used stays inaccessible.
  *
@@ -20,6 +21,7 @@
 #ifndef PRELOAD_REGION_H
 #define PRELOAD_REGION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,9 @@ void *region_zeroed(size_t bytes);
 
 /* Give a reservation back whole (the benchmark's instances come and go). */
 void region_release(uintptr_t base, size_t bytes);
+
+/* Purge with MADV_DONTNEED (frames back at once) instead of MADV_FREE (region.c). */
+void region_purge_eagerly(bool eager);
 
 /* Backends over the reservation, for heap_init and kalloc_init. */
 extern const struct heap_backend region_heap_backend;

@@ -10,7 +10,8 @@
  * "PASS preload/api/NAME" or "FAIL preload/api/NAME: why".
  *
  * `api debug` runs the checks that need KHEAP_DEBUG=1: an overrun and a
- * write after free, each reported on stderr.
+ * write after free, each reported on stderr.  `api purge` runs the purge
+ * check alone, for KHEAP_PURGE_EAGER=1.
  *
  * Built without sanitizers: AddressSanitizer would replace malloc itself.
  */
@@ -377,6 +378,73 @@ static bool double_free_by_realloc(void)
 	return ok;
 }
 
+/* A field of /proc/self/smaps_rollup, in KiB; -1 if it cannot be read. */
+static long smaps_kib(const char *field)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	size_t n = strlen(field);
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			kib = strtol(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/*
+ * Purging gives free pages inside the heap back (mm/heap.c): lazily by
+ * default, with MADV_FREE, so they show as LazyFree until the kernel
+ * takes them; at once with KHEAP_PURGE_EAGER=1, so RSS falls.  The heap
+ * purges what would raise its footprint past its peak in use, so the
+ * holes are made first, then the heap grows past them with blocks too big
+ * for any hole: 64 holes of 512 KiB (32 MiB) between 64 KiB blocks, then
+ * 64 blocks of 600 KiB.  At least 24 MiB of the holes must go back.
+ */
+static bool purge_gives_pages_back(void)
+{
+	enum { N = 64, HOLE = 512 << 10, LID = 64 << 10, BIG = 600 << 10, MIB = 1024 };
+	bool eager = getenv("KHEAP_PURGE_EAGER") && strcmp(getenv("KHEAP_PURGE_EAGER"), "0");
+	long rss0 = smaps_kib("Rss"), lazy0 = smaps_kib("LazyFree");
+	char *hole[N], *lid[N], *big[N];
+	bool ok = true;
+
+	if (rss0 < 0 || lazy0 < 0)
+		return fail("/proc/self/smaps_rollup has no Rss or LazyFree");
+	for (int i = 0; i < N; i++) {
+		hole[i] = malloc(HOLE);
+		lid[i] = malloc(LID);
+		if (!hole[i] || !lid[i])
+			return fail("malloc failed");
+		memset(hole[i], 1, HOLE);
+		memset(lid[i], 2, LID);
+	}
+	for (int i = 0; i < N; i++)
+		free(hole[i]);
+	for (int i = 0; i < N; i++) {
+		big[i] = malloc(BIG);
+		if (!big[i])
+			return fail("malloc failed");
+		memset(big[i], 3, BIG);
+	}
+	/* touched: N * (HOLE + LID + BIG) = 74 MiB; live now: N * (LID + BIG) = 42 MiB */
+	long grew = smaps_kib("Rss") - rss0, lazy = smaps_kib("LazyFree") - lazy0;
+	long touched = (long)N * (HOLE + LID + BIG) / 1024, back = 24 * MIB;
+	if (eager && (grew > touched - back || lazy > 8 * MIB))
+		ok = fail("eager purging: RSS grew by %ld KiB of %ld touched, LazyFree by %ld KiB",
+			  grew, touched, lazy);
+	if (!eager && lazy < back && grew > touched - back)
+		ok = fail("lazy purging: LazyFree grew by %ld KiB, RSS by %ld KiB of %ld touched",
+			  lazy, grew, touched);
+	for (int i = 0; i < N; i++) {
+		free(lid[i]);
+		free(big[i]);
+	}
+	return ok;
+}
+
 /*
  * The free fast path guesses an object's class from a hint kept per page
  * (preload/magazine.h) that nothing clears when a slab's page goes back
@@ -597,6 +665,10 @@ int main(int argc, char **argv)
 		run("debug/write-after-free", debug_write_after_free);
 		return failures != 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "purge") == 0) { /* for KHEAP_PURGE_EAGER=1 */
+		run("purge-eager-gives-pages-back", purge_gives_pages_back);
+		return failures != 0;
+	}
 	run("preloaded", preloaded);
 	run("malloc-zero-unique", malloc_zero_is_unique);
 	run("malloc-alignment-usable-size", malloc_alignment_and_usable_size);
@@ -613,6 +685,7 @@ int main(int argc, char **argv)
 	run("bad-frees-reported", bad_frees_reported);
 	run("stale-class-hint", stale_class_hint);
 	run("double-free-by-realloc", double_free_by_realloc);
+	run("purge-lazy-gives-pages-back", purge_gives_pages_back);
 	run("threads", threads_share_the_heap);
 	run("fork-while-threads-allocate", fork_while_threads_allocate);
 	return failures != 0;

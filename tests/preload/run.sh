@@ -9,7 +9,8 @@
 # whose object file must be the same byte for byte), git, awk and sed,
 # and a shell that forks for every command substitution.  Then the
 # contract checks (tests/preload/api.c) in release and in debug mode
-# (KHEAP_DEBUG=1), and python3 once more in debug mode.
+# (KHEAP_DEBUG=1), the purge check with eager purging too, and python3
+# once more in debug mode.
 #
 # Prints "PASS name" or "FAIL name: why" per check; tests/run.sh counts them.
 # Takes about 15 s here.
@@ -138,5 +139,7 @@ LD_PRELOAD=$lib timeout 120 "$api" 2> "$logdir/api.err" ||
 	echo "FAIL preload/api: exit status $? (log: $logdir/api.err)"
 KHEAP_MAGAZINES=0 LD_PRELOAD=$lib timeout 120 "$api" 2> "$logdir/api-locked.err" |
 	sed 's|^\(PASS\|FAIL\) preload/api/|&no-magazines/|'
+KHEAP_PURGE_EAGER=1 LD_PRELOAD=$lib timeout 120 "$api" purge 2> "$logdir/api-eager.err" ||
+	echo "FAIL preload/api purge: exit status $? (log: $logdir/api-eager.err)"
 KHEAP_DEBUG=1 LD_PRELOAD=$lib timeout 120 "$api" debug 2> "$logdir/api-debug.err" ||
 	echo "FAIL preload/api debug: exit status $? (log: $logdir/api-debug.err)"

@@ -3,6 +3,9 @@
 
     bench/side_by_side.py [-r ROUNDS] [-s SCALE] [-w WORKLOAD] LIB... (a path, or glibc)
 
+A LIB may carry settings for its runs alone after an @, for instance
+build/host/libkheap.so@KHEAP_PURGE_EAGER=1,KHEAP_PURGE_PEAK_PCT=10.
+
 Each round runs `build/host/bench_heap --worker WORKLOAD SCALE` once per
 library (LD_PRELOAD), in turn, so a slow spell of a shared machine hits all
 of them alike.  The figure is the worker's CPU time (user + system, from
@@ -19,8 +22,10 @@ import subprocess
 BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'build', 'host', 'bench_heap')
 
 
-def run_once(lib, workload, scale):
+def run_once(spec, workload, scale):
+    lib, _, settings = spec.partition('@')
     env = dict(os.environ)
+    env.update(kv.split('=', 1) for kv in settings.split(',') if kv)
     if lib != 'glibc':
         env['LD_PRELOAD'] = os.path.abspath(lib)
     p = subprocess.Popen([BENCH, '--worker', workload, scale], env=env, stdout=subprocess.PIPE)
@@ -44,7 +49,7 @@ def main():
             runs[lib].append(run_once(lib, a.workload, a.scale))
     for lib in a.libs:
         v = sorted(runs[lib])
-        print(f'{os.path.basename(lib):24s} min {v[0]:7.1f} median {v[len(v) // 2]:7.1f} | ' +
+        print(f'{os.path.basename(lib):40s} min {v[0]:7.1f} median {v[len(v) // 2]:7.1f} | ' +
               ' '.join(f'{x:.1f}' for x in v))
 
 

@@ -80,19 +80,22 @@
  * system.  Purging everything freed, or every hole when the heap grew,
  * faulted the pages in again soon after (2.2-8x slower on `mixed`); a
  * share of the peak purges only what would raise the footprint past the
- * program's own high-water mark.  On `mixed` over eight traces, 8% took
- * the heap ratio from 1.104 to 1.087 (1.070-1.093, and 1.086-1.097 on
- * eight others) for 1.11-1.13x the time; 9% and 10% cost less but left
- * other traces above 1.10; blocks from 32 KiB kept `realloc` at 1.102
- * where 64 KiB made it 1.119 (docs/design/heap.md has the tables).
- * KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP (KiB) and KHEAP_PURGE_PEAK_PCT
- * override them, for measuring; KHEAP_PURGE_MIN=0 turns purging off.
- * Purged pages go back lazily (MADV_FREE, region.c says why);
- * KHEAP_PURGE_EAGER=1 gives their frames back at once.
+ * program's own high-water mark.  Purged pages go back lazily (MADV_FREE,
+ * region.c says why), so a page taken again before the kernel wants it
+ * costs no fault, and the share could go down from the 8% that eager
+ * purging needed (1.11-1.13x the time) to 6%: on `mixed` over sixteen
+ * traces the heap ratio is 1.079 on average, 1.085 at most (1.109 and
+ * 1.126 without purging; 1.092 and 1.101 at 8%), with as many page
+ * faults as without purging; `realloc` 1.089.  Blocks from 32 KiB kept
+ * `realloc` at 1.102 where 64 KiB made it 1.119 (docs/design/heap.md
+ * has the tables).  KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP (KiB) and
+ * KHEAP_PURGE_PEAK_PCT override them, for measuring; KHEAP_PURGE_MIN=0
+ * turns purging off; KHEAP_PURGE_EAGER=1 gives purged frames back at once
+ * (at 6%, twice the page faults of lazy purging on `mixed`).
  */
 #define PURGE_MIN (32 * 1024)
 #define PURGE_KEEP HEAP_GROW_STEP
-#define PURGE_PEAK_PCT 8
+#define PURGE_PEAK_PCT 6
 
 /* A number from the environment, shifted left by `shift`; `dflt` if unset. */
 static size_t number_setting(const char *name, size_t dflt, unsigned shift)

@@ -26,7 +26,10 @@
  *
  * Settings.  Release mode by default.  KHEAP_DEBUG=1 turns on red zones
  * and poisoning in every layer: overruns, writes after free and bad frees
- * are then reported with the block's details.
+ * are then reported with the block's details.  The purging settings are
+ * below; KHEAP_SPLIT_MIN=N (bytes, for measuring) overrides the general
+ * heap's split_min (mm/heap.h; 0 or unset: kalloc's choice, 1: split off
+ * every rest that can be a block).
  */
 #include "kheap_preload.h"
 

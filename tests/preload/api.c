@@ -406,7 +406,7 @@ static long smaps_kib(const char *field)
 static bool purge_gives_pages_back(void)
 {
 	enum { N = 64, HOLE = 512 << 10, LID = 64 << 10, BIG = 600 << 10, MIB = 1024 };
-	bool eager = getenv("KHEAP_PURGE_EAGER") && strcmp(getenv("KHEAP_PURGE_EAGER"), "0");
+	bool eager = getenv("KHEAP_PURGE_EAGER") && atoi(getenv("KHEAP_PURGE_EAGER")) != 0; /* as the library reads it */
 	long rss0 = smaps_kib("Rss"), lazy0 = smaps_kib("LazyFree");
 	char *hole[N], *lid[N], *big[N];
 	bool ok = true;

@@ -1016,8 +1016,9 @@ static void split_purge(struct heap *h, struct heap_block *b, uintptr_t from, ui
 
 /*
  * Take a block of `need` bytes with an `align`-aligned payload out of free
- * block `b` (on its bin) and return it; what is left before and after it
- * stays free.
+ * block `b` (on its bin) and return it; what is left before it stays
+ * free, and so does what is left after it if it is a rest worth keeping
+ * (splits_off), else the block keeps it.
  */
 static struct heap_block *carve(struct heap *h, struct heap_block *b, size_t need, size_t align)
 {

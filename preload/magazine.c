@@ -108,17 +108,18 @@ static uintptr_t make_key(void)
  */
 static void flush_batch(unsigned c)
 {
-	struct magazine *m = &magazine_tls.class[c];
+	unsigned *count = &magazine_tls.count[c];
+	void **round = magazine_tls.round[c];
 	struct depot *d = &depot[c];
 
-	m->count -= BATCH;
+	*count -= BATCH;
 	if (d->batches < DEPOT_BATCHES) {
-		memcpy(d->batch[d->batches++], &m->round[m->count], sizeof(d->batch[0]));
+		memcpy(d->batch[d->batches++], &round[*count], sizeof(d->batch[0]));
 		return;
 	}
 	for (unsigned i = 0; i < BATCH; i++) {
-		unmark(m->round[m->count + i]);
-		kalloc_free(magazine_globals.ka, m->round[m->count + i], NULL);
+		unmark(round[*count + i]);
+		kalloc_free(magazine_globals.ka, round[*count + i], NULL);
 	}
 }
 
@@ -135,24 +136,25 @@ static SLOW void flush(unsigned c)
 /* Fill class c's empty magazine: a batch from the depot, or new objects; false if none. */
 static SLOW bool refill(unsigned c)
 {
-	struct magazine *m = &magazine_tls.class[c];
+	unsigned *count = &magazine_tls.count[c];
+	void **round = magazine_tls.round[c];
 	struct depot *d = &depot[c];
 
 	spin_lock(lock);
 	if (d->batches) {
-		memcpy(m->round, d->batch[--d->batches], sizeof(d->batch[0]));
-		m->count = BATCH;
+		memcpy(round, d->batch[--d->batches], sizeof(d->batch[0]));
+		*count = BATCH;
 	}
-	while (m->count < BATCH) {
+	while (*count < BATCH) {
 		struct kalloc *ka = magazine_globals.ka;
 		void *obj = kalloc_alloc(ka, ka->classes[c].size, NULL);
 		if (!obj)
 			break;
 		mark(obj);
-		m->round[m->count++] = obj;
+		round[(*count)++] = obj;
 	}
 	spin_unlock(lock);
-	return m->count > 0;
+	return *count > 0;
 }
 
 /* The thread ends: whole batches to the depot or the slabs, the rest to the slabs. */
@@ -162,12 +164,12 @@ static void give_back_all(void *arg)
 	magazine_tls.state = MAGAZINE_RETIRED;
 	spin_lock(lock);
 	for (unsigned c = 0; c < KMALLOC_CLASSES; c++) {
-		struct magazine *m = &magazine_tls.class[c];
-		while (m->count >= BATCH)
+		unsigned *count = &magazine_tls.count[c];
+		while (*count >= BATCH)
 			flush_batch(c);
-		while (m->count) {
-			unmark(m->round[--m->count]);
-			kalloc_free(magazine_globals.ka, m->round[m->count], NULL);
+		while (*count) {
+			unmark(magazine_tls.round[c][--*count]);
+			kalloc_free(magazine_globals.ka, magazine_tls.round[c][*count], NULL);
 		}
 	}
 	spin_unlock(lock);
@@ -224,7 +226,7 @@ void *magazine_alloc(size_t size)
 	if (size > SLAB_MAX_OBJECT || !activate())
 		return NULL;
 	unsigned c = magazine_globals.class_of_grain[(size + MAGAZINE_GRAIN - 1) / MAGAZINE_GRAIN];
-	if (!magazine_tls.class[c].count && !refill(c))
+	if (!magazine_tls.count[c] && !refill(c))
 		return NULL;
 	return magazine_alloc_fast(size);
 }
@@ -263,7 +265,7 @@ bool magazine_free(void *p)
 		return false;
 	if (*magazine_key_word(p) == magazine_globals.key)
 		return refuse_double_free(p);
-	if (magazine_tls.class[c].count == MAGAZINE_ROUNDS)
+	if (magazine_tls.count[c] == MAGAZINE_ROUNDS)
 		flush((unsigned)c);
 	return magazine_free_fast(p);
 }

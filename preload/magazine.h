@@ -62,11 +62,6 @@ static inline bool magazine_free_fast(void *p);
 #define MAGAZINE_ROUNDS 32 /* objects a magazine holds at most */
 #define MAGAZINE_GRAIN 16  /* the class table has one entry per GRAIN bytes */
 
-struct magazine {
-	unsigned count;
-	void *round[MAGAZINE_ROUNDS];
-};
-
 /*
  * A thread's state, one byte so that the fast paths test it with one
  * compare: ACTIVE means magazines are on (setup is done) and the exit
@@ -75,9 +70,17 @@ struct magazine {
  */
 enum magazine_thread_state { MAGAZINE_NEW, MAGAZINE_ACTIVE, MAGAZINE_RETIRED };
 
+/*
+ * Class c's magazine is round[c][0 .. count[c]).  The counts and the state,
+ * which every call reads, share one cache line, apart from the rounds: a
+ * free's push and the next malloc's pop of another class then touch
+ * neither the other's round slots nor a line the other is storing to, and
+ * a round slot's address is a shift of the class, not a multiply.
+ */
 struct thread_magazines {
-	struct magazine class[KMALLOC_CLASSES];
 	unsigned char state; /* enum magazine_thread_state */
+	unsigned count[KMALLOC_CLASSES];
+	void *round[KMALLOC_CLASSES][MAGAZINE_ROUNDS] __attribute__((aligned(64)));
 };
 
 /*
@@ -125,10 +128,9 @@ static inline void *magazine_alloc_fast(size_t size)
 	if (size > SLAB_MAX_OBJECT)
 		return NULL;
 	unsigned c = magazine_globals.class_of_grain[(size + MAGAZINE_GRAIN - 1) / MAGAZINE_GRAIN];
-	struct magazine *m = &t->class[c];
-	if (t->state != MAGAZINE_ACTIVE || !m->count)
+	if (t->state != MAGAZINE_ACTIVE || !t->count[c])
 		return NULL;
-	void *obj = m->round[--m->count];
+	void *obj = t->round[c][--t->count[c]];
 	*magazine_key_word(obj) = 0;
 	return obj;
 }
@@ -183,13 +185,12 @@ static inline bool magazine_free_fast(void *p)
 	unsigned early = c;
 
 	if (t->state != MAGAZINE_ACTIVE || c >= KMALLOC_CLASSES ||
-	    t->class[c].count == MAGAZINE_ROUNDS || magazine_class_of_object(p) != (int)c ||
+	    t->count[c] == MAGAZINE_ROUNDS || magazine_class_of_object(p) != (int)c ||
 	    *magazine_key_word(p) == magazine_globals.key) /* p may be read only once it passed */
 		return false;
 	__asm__("" : "+r"(early)); /* opaque: not known to equal the header's class */
-	struct magazine *m = &t->class[early];
 	*magazine_key_word(p) = magazine_globals.key;
-	m->round[m->count++] = p;
+	t->round[early][t->count[early]++] = p;
 	return true;
 }
 

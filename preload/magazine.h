@@ -148,7 +148,9 @@ static inline void *magazine_alloc_fast(size_t size)
  *   - the header's cache is one of our classes: a subtraction, a multiply
  *     (the division by a constant) and a compare, no walk of the caches;
  *   - p is an object's start: a multiply by the stride's reciprocal and a
- *     multiply back (slab_index_of);
+ *     multiply back (slab_index_of), the geometry read through the header's
+ *     cache pointer, just found to be one of ours (the class's address
+ *     found again from the index cost a free three registers to spill);
  *   - the object is live: one bit of the header's bitmap;
  *   - and the header is still the one these reads began with (its
  *     generation, slab.h): without the lock, the slab may have been given
@@ -163,10 +165,11 @@ static inline int magazine_class_of_object(void *p)
 	    (uintptr_t)p >= __atomic_load_n(&ka->heap.end, __ATOMIC_RELAXED) || !slab_header_valid(s))
 		return -1;
 	uint32_t generation = __atomic_load_n(&s->generation, __ATOMIC_RELAXED);
-	unsigned c = kalloc_class_index(ka, __atomic_load_n(&s->cache, __ATOMIC_RELAXED));
+	const struct kmem_cache *cache = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
+	unsigned c = kalloc_class_index(ka, cache);
 	if (c == KMALLOC_CLASSES)
 		return -1;
-	int i = slab_index_of(&ka->classes[c], s, p);
+	int i = slab_index_of(cache, s, p);
 	return i >= 0 && slab_is_live(s, (unsigned)i) && slab_header_unchanged(s, generation) ? (int)c
 												: -1;
 }

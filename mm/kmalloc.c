@@ -79,7 +79,7 @@ bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struc
 	 * The general heap gets slab pages, aligned requests and sizes above
 	 * the largest class: a free block of 1 KiB or less left by a split
 	 * could serve only the aligned ones.  On the host's `mixed` benchmark
-	 * such rests were a third of all the heap's free-list inserts and
+	 * such rests were two fifths of all the heap's free-list inserts and
 	 * nine tenths of their walking (docs/design/heap.md).
 	 */
 	struct heap_config general = *cfg;

@@ -89,8 +89,8 @@ static void discard(uintptr_t start, size_t bytes, int advice)
 {
 	int saved = errno;
 
-	if (madvise((void *)start, bytes, advice) != 0 && advice == MADV_FREE) {
-		purge_advice = MADV_DONTNEED; /* EINVAL: a kernel before 4.5 */
+	if (madvise((void *)start, bytes, advice) != 0 && advice == MADV_FREE && errno == EINVAL) {
+		purge_advice = MADV_DONTNEED; /* a kernel before 4.5: no MADV_FREE */
 		madvise((void *)start, bytes, MADV_DONTNEED);
 	}
 	errno = saved;

@@ -37,19 +37,6 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-uint64_t rng_next(struct rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 2685821657736338717ull;
-}
-
-size_t rng_between(struct rng *r, size_t lo, size_t hi)
-{
-	return lo + (size_t)(rng_next(r) % (hi - lo + 1));
-}
-
 size_t rng_log(struct rng *r, size_t lo, size_t hi)
 {
 	double u = (double)(rng_next(r) >> 11) / (double)(1ull << 53);
@@ -136,7 +123,7 @@ static bool place(struct workload_result *r, struct block *b, void *p, size_t si
 {
 	if (!p)
 		return bad(r, "allocation of %zu bytes failed", size);
-	if ((uintptr_t)p % align)
+	if ((uintptr_t)p & (align - 1)) /* align is a power of two; % would be a division */
 		return bad(r, "%p for %zu bytes is not %zu-aligned", p, size, align);
 	*b = (struct block){ p, size, tag };
 	tag_block(b);
@@ -146,7 +133,8 @@ static bool place(struct workload_result *r, struct block *b, void *p, size_t si
 
 /*
  * The slot loop shared by churn and mixed: `ops` times, replace a random
- * slot's block by a new one from `pick`, then free everything.
+ * slot's block by a new one from `pick`, then free everything.  `slots` is
+ * a power of two, so that picking a slot is a mask, not a division.
  */
 struct request {
 	size_t size, align; /* align > 16: through posix_memalign */
@@ -173,7 +161,7 @@ static void replace_slots(struct workload_result *r, unsigned slots, uint64_t op
 
 	for (uint64_t i = 0; i < ops && b; i++) {
 		uint64_t x = rng_next(&g);
-		struct block *s = &b[x % slots];
+		struct block *s = &b[x & (slots - 1)];
 		struct request q = pick(&g);
 		if (!retire(r, s, &l) || !place(r, s, allocate(q), q.size, q.align, x, &l))
 			break;
@@ -251,7 +239,7 @@ static bool append(struct workload_result *r, struct buffer *b, size_t add, stru
 
 	if (!q)
 		return bad(r, "realloc to %zu bytes failed", b->len + add);
-	if ((uintptr_t)q % natural_alignment(b->len + add))
+	if ((uintptr_t)q & (natural_alignment(b->len + add) - 1))
 		return bad(r, "realloc to %zu bytes gave %p: misaligned", b->len + add, (void *)q);
 	if (b->len && q[b->len - 1] != (unsigned char)(b->seed + b->len - 1))
 		return bad(r, "realloc to %zu bytes lost the old contents", b->len + add);

@@ -38,9 +38,26 @@ struct rng {
 	uint64_t s;
 };
 
-uint64_t rng_next(struct rng *r);
+/*
+ * The generator and the uniform draw are inline, so that a draw with
+ * constant bounds compiles to multiplies: a 64-bit division costs tens of
+ * cycles and is not pipelined, and the timed loops once spent a good part
+ * of their time in three of them per operation, all allocators alike
+ * (docs/benchmarks.md, "The benchmark's own divisions").
+ */
+static inline uint64_t rng_next(struct rng *r)
+{
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return r->s * 2685821657736338717ull;
+}
+
 /* Uniform in [lo, hi]. */
-size_t rng_between(struct rng *r, size_t lo, size_t hi);
+static inline size_t rng_between(struct rng *r, size_t lo, size_t hi)
+{
+	return lo + (size_t)(rng_next(r) % (hi - lo + 1));
+}
 /* Log-uniform in [lo, hi]: as many sizes in 16..32 as in 16K..32K. */
 size_t rng_log(struct rng *r, size_t lo, size_t hi);
 

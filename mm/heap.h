@@ -128,6 +128,8 @@ struct heap_block_info {
 	uint32_t seq;       /* allocation sequence number */
 };
 
+union slab_record;
+
 /* How a heap behaves; fixed at heap_init. */
 struct heap_config {
 	size_t page_size;   /* the backend's unit */
@@ -161,6 +163,13 @@ struct heap_config {
 	 * would leave such a rest, the rest stays with the allocated block.
 	 */
 	size_t split_min;
+	/*
+	 * For kalloc_init, which passes it to its slab source (slab.h): zeroed
+	 * storage for (limit - base) / SLAB_SIZE slab headers, so that slab
+	 * pages hold only objects and their headers lie side by side; NULL
+	 * keeps each header in its page.  The heap itself does not use it.
+	 */
+	union slab_record *slab_records;
 };
 
 /*

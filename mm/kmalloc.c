@@ -89,8 +89,12 @@ bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struc
 	memset(ka, 0, sizeof(*ka));
 	if (!heap_init(&ka->heap, base, limit, &general, heap_backend))
 		return false;
-	ka->slab_pages = (struct slab_source){ slab_page_get, slab_page_put, ka,
-					       SLAB_SIZE - heap_overhead_per_block(&ka->heap) };
+	ka->slab_pages = (struct slab_source){
+		.get = slab_page_get, .put = slab_page_put, .ctx = ka,
+		.bytes = SLAB_SIZE - heap_overhead_per_block(&ka->heap),
+		.records = cfg->slab_records, .records_base = base,
+		.records_count = (limit - base) / SLAB_SIZE,
+	};
 	ka->huge = *huge;
 	ka->huge_min = 64 * 1024;
 	ka->huge_table = ka->huge_table0;
@@ -359,12 +363,15 @@ static bool in_heap(const struct kalloc *ka, const void *p)
  */
 static struct kmem_cache *cache_of(struct kalloc *ka, const void *p)
 {
-	struct slab *s = slab_of(p);
+	uintptr_t page = (uintptr_t)p & ~(uintptr_t)(SLAB_SIZE - 1);
+	struct slab *s;
 
-	if (!in_heap(ka, p) || !page_in_heap(&ka->heap, s) || !slab_header_valid(s))
+	if (!in_heap(ka, p) || !page_in_heap(&ka->heap, (const void *)page) ||
+	    !(s = slab_header(&ka->slab_pages, p)) || !slab_header_valid(s))
 		return NULL;
 	unsigned i = kalloc_class_index(ka, s->cache);
-	return i < KMALLOC_CLASSES ? &ka->classes[i] : slab_cache_of(p, page_in_heap, &ka->heap);
+	return i < KMALLOC_CLASSES ? &ka->classes[i]
+				   : slab_cache_of(&ka->slab_pages, p, page_in_heap, &ka->heap);
 }
 
 bool kalloc_free(struct kalloc *ka, void *p, const void *caller)

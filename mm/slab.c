@@ -10,10 +10,14 @@
  *     | live bitmap  |  (red zone and record in debug mode only)
  *     +--------------+--------+--------+--------+-----+--------+
  *
- * Because slabs are aligned to their size, the slab of any object is its
- * address rounded down: freeing needs no lookup, and slab_cache_of() can
- * tell a slab object from any other pointer by the header's magic (the
- * state XORed with the address, as in heap.c).
+ * or, when the source keeps the headers in a table (slab.h), objects from
+ * the page's first byte and the header in the page's table entry.
+ *
+ * Because slabs are aligned to their size, the slab of any object is found
+ * from its address rounded down (slab_header): freeing needs no search, and
+ * slab_cache_of() can tell a slab object from any other pointer by the
+ * header's magic (the state XORed with the header's address, as in
+ * heap.c).
  *
  * Each cache keeps three lists -- partial, full, empty -- and allocates
  * from a partial slab first, so live objects gather in few slabs and empty
@@ -52,7 +56,12 @@ static uintptr_t align_up(uintptr_t x, uintptr_t a)
 
 static char *object(const struct kmem_cache *c, const struct slab *s, unsigned i)
 {
-	return (char *)s + c->first + (size_t)i * c->stride;
+	return slab_page(c->source, s) + c->first + (size_t)i * c->stride;
+}
+
+static struct slab *header_of(const struct kmem_cache *c, const void *obj)
+{
+	return slab_header(c->source, obj);
 }
 
 static struct object_record *record(const struct kmem_cache *c, const void *obj)
@@ -162,10 +171,11 @@ static void rebuild_free_list(const struct kmem_cache *c, struct slab *s)
 
 static struct slab *new_slab(struct kmem_cache *c)
 {
-	struct slab *s = c->source->get(c->source->ctx);
+	void *page = c->source->get(c->source->ctx);
 
-	if (!s)
+	if (!page)
 		return NULL;
+	struct slab *s = slab_header(c->source, page);
 	memset(s, 0, sizeof(*s));
 	s->generation = ++generations;
 	s->cache = c;
@@ -189,7 +199,7 @@ static void release_slab(struct kmem_cache *c, struct slab *s)
 	__atomic_store_n(&s->magic, 0, __ATOMIC_RELAXED);
 	c->stats.slabs--;
 	c->stats.empty_slabs--;
-	c->source->put(c->source->ctx, s);
+	c->source->put(c->source->ctx, slab_page(c->source, s));
 }
 
 /* ---- the cache --------------------------------------------------------------------- */
@@ -212,7 +222,7 @@ bool slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t
 	c->link_offset = ctor ? align_up(c->size, sizeof(void *)) : 0;
 	c->stride = align_up(c->link_offset + (ctor ? sizeof(void *) : c->size) +
 				     (debug ? REDZONE + sizeof(struct object_record) : 0), align);
-	c->first = align_up(sizeof(struct slab), align);
+	c->first = source->records ? 0 : align_up(sizeof(struct slab), align);
 	c->index_mul = (uint32_t)((((uint64_t)1 << 32) + c->stride - 1) / c->stride);
 	c->per_slab = (unsigned)((source->bytes - c->first) / c->stride);
 	if (c->per_slab > SLAB_MAX_OBJECTS)
@@ -231,12 +241,12 @@ void *slab_alloc(struct kmem_cache *c, size_t size, const void *caller)
 		return NULL;
 	}
 	char *obj = s->free;
-	int i = obj && slab_of(obj) == s ? slab_index_of(c, s, obj) : -1;
+	int i = obj && header_of(c, obj) == s ? slab_index_of(c, obj) : -1;
 	if (i < 0 || slab_is_live(s, (unsigned)i)) {
 		report(c, HEAP_ERR_USE_AFTER_FREE, obj, "slab free list overwritten; rebuilt");
 		rebuild_free_list(c, s);
 		obj = s->free;
-		i = slab_index_of(c, s, obj);
+		i = slab_index_of(c, obj);
 	}
 	s->free = *link_of(c, obj);
 	if (!poison_intact(c, obj))
@@ -260,14 +270,14 @@ void *slab_alloc(struct kmem_cache *c, size_t size, const void *caller)
 /* Why `obj` cannot be freed into `c` (an enum heap_error), or -1. */
 static int free_problem(struct kmem_cache *c, const void *obj, unsigned *index, const char **detail)
 {
-	struct slab *s = slab_of(obj);
+	struct slab *s = header_of(c, obj);
 	int i;
 
-	if (!slab_header_valid(s) || s->cache != c) {
+	if (!s || !slab_header_valid(s) || s->cache != c) {
 		*detail = "not an object of this cache";
 		return HEAP_ERR_INVALID_FREE;
 	}
-	if ((i = slab_index_of(c, s, obj)) < 0) {
+	if ((i = slab_index_of(c, obj)) < 0) {
 		*detail = "points into the middle of an object";
 		return HEAP_ERR_INVALID_FREE;
 	}
@@ -293,7 +303,7 @@ bool slab_free(struct kmem_cache *c, void *obj, const void *caller)
 		report(c, (enum heap_error)problem, obj, detail);
 		return false;
 	}
-	struct slab *s = slab_of(obj);
+	struct slab *s = header_of(c, obj);
 	bool spare = s->inuse == 1 && c->empty; /* keep one empty slab, give the rest back */
 	s->inuse--;
 	__atomic_store_n(&s->live[i / 32], s->live[i / 32] & ~(1u << (i % 32)), __ATOMIC_RELEASE);
@@ -332,12 +342,15 @@ bool slab_cache_destroy(struct kmem_cache *c)
 	return true;
 }
 
-struct kmem_cache *slab_cache_of(const void *p, bool (*page_mapped)(void *ctx, const void *page),
-				 void *ctx)
+struct kmem_cache *slab_cache_of(const struct slab_source *src, const void *p,
+				 bool (*page_mapped)(void *ctx, const void *page), void *ctx)
 {
-	struct slab *s = slab_of(p);
+	const void *page = (const void *)((uintptr_t)p & ~(uintptr_t)(SLAB_SIZE - 1));
 
-	if (!page_mapped(ctx, s) || !slab_header_valid(s))
+	if (!page_mapped(ctx, page))
+		return NULL;
+	struct slab *s = slab_header(src, p);
+	if (!s || !slab_header_valid(s))
 		return NULL;
 	for (struct kmem_cache *c = all_caches; c; c = c->next)
 		if (c == s->cache)
@@ -411,8 +424,8 @@ static void check_objects(const struct kmem_cache *c, const struct slab *s, stru
 		}
 	}
 	for (const char *f = s->free; f && free <= c->per_slab; f = *link_of(c, f)) {
-		size_t off = (size_t)(f - (const char *)s);
-		if (slab_of(f) != s || off < c->first || (off - c->first) % c->stride ||
+		size_t off = (size_t)(f - slab_page(c->source, s));
+		if (header_of(c, f) != s || off < c->first || (off - c->first) % c->stride ||
 		    slab_is_live(s, (unsigned)((off - c->first) / c->stride))) {
 			invariant_broken(k, "slab free list holds something that is not a free object");
 			return;

@@ -28,23 +28,39 @@
 #define SLAB_MAX_OBJECT 1024u    /* larger objects belong in the general heap */
 #define SLAB_MAX_OBJECTS 256u    /* objects per slab at most (bitmap size) */
 
+union slab_record;
+
 /*
  * Where slabs come from.  A slab starts at a SLAB_SIZE-aligned address
  * and may use `bytes` of it (at most SLAB_SIZE): a source that keeps the
  * end of each page for itself -- the heap puts the next block's header
  * there, so that slab pages can lie back to back -- says so here.
+ *
+ * Where the slab's header lives is the source's choice too.  With no
+ * `records`, it starts the slab's page (the kernel).  With them, the
+ * header of the slab at page P is records[(P - records_base) / SLAB_SIZE]
+ * and the page holds nothing but objects (the host library).  Headers in
+ * their pages all lie at the same offset in a page, so the ones a run of
+ * frees reads compete for the single cache set that offset maps to (a
+ * set holds 8 lines on common processors); in a table they lie side by
+ * side.  docs/design/heap.md has the measurement.  The table must cover
+ * every page the source can hand out and read as zeros where no slab is.
  */
 struct slab_source {
 	void *(*get)(void *ctx);           /* a slab's memory, or NULL */
 	void (*put)(void *ctx, void *page);
 	void *ctx;
 	size_t bytes;
+	union slab_record *records; /* NULL: headers in their pages */
+	uintptr_t records_base;     /* the page records[0] describes */
+	size_t records_count;
 };
 
 #define SLAB_MAGIC 0x51AB51ABu
 
 /*
- * A slab's header, at the start of its page.  It is laid out here, not in
+ * A slab's header, at the start of its page or in its source's table.  It
+ * is laid out here, not in
  * slab.c, so that the checks of a free (slab_index_of, slab_is_live) can be
  * inlined into fast paths elsewhere -- the host's per-thread magazines --
  * and exist once; only slab.c writes it.  The fields a free checks come
@@ -92,10 +108,33 @@ struct kmem_cache {
 	struct kmem_cache *next; /* all caches, for slabinfo */
 };
 
-/* The slab holding p, if p is in one: slabs are aligned to their size. */
-static inline struct slab *slab_of(const void *p)
+/* A header in a source's table: a line of its own, the fields a free reads in the first half. */
+union slab_record {
+	struct slab slab;
+	char line[128];
+} __attribute__((aligned(64)));
+
+/*
+ * Where the header of the slab holding p would be, if p is in one: slabs
+ * are aligned to their size.  NULL if the source keeps a table and p lies
+ * outside the pages it covers.
+ */
+static inline struct slab *slab_header(const struct slab_source *src, const void *p)
 {
-	return (struct slab *)((uintptr_t)p & ~(uintptr_t)(SLAB_SIZE - 1));
+	uintptr_t page = (uintptr_t)p & ~(uintptr_t)(SLAB_SIZE - 1);
+	size_t n = (page - src->records_base) / SLAB_SIZE;
+
+	if (!src->records)
+		return (struct slab *)page;
+	return n < src->records_count ? &src->records[n].slab : NULL;
+}
+
+/* The first byte of slab s's page. */
+static inline char *slab_page(const struct slab_source *src, const struct slab *s)
+{
+	if (!src->records)
+		return (char *)s;
+	return (char *)(src->records_base + (size_t)((const union slab_record *)s - src->records) * SLAB_SIZE);
 }
 
 /* Does the page at s start with a slab header (the magic matches its address)? */
@@ -105,9 +144,9 @@ static inline bool slab_header_valid(const struct slab *s)
 }
 
 /*
- * The index of the object that starts at p in slab s of cache c, or -1 if
- * no object starts there (an interior pointer, the header, past the last
- * object).  The division by the stride is a multiply by its reciprocal
+ * The index of the object that starts `offset` bytes into a slab's page,
+ * for a cache of this geometry, or -1 if no object starts there (an
+ * interior pointer, the header, past the last object).  The division by the stride is a multiply by its reciprocal
  * (index_mul), exact for every offset within a slab: with m = ceil(2^32/d)
  * = (2^32 + e)/d, e < d, (off * m) >> 32 is off/d plus off*e/(d * 2^32),
  * and off * e < SLAB_SIZE * d < 2^32 keeps that below the next integer.
@@ -115,12 +154,20 @@ static inline bool slab_header_valid(const struct slab *s)
  * last object.  A free pays this on every call, so it is a multiply and a
  * compare, not a divide (tens of cycles) and a remainder.
  */
-static inline int slab_index_of(const struct kmem_cache *c, const struct slab *s, const void *p)
+static inline int slab_index_at(uint32_t offset, uint32_t first, uint32_t stride, uint32_t index_mul,
+				uint32_t per_slab)
 {
-	uint32_t off = (uint32_t)((uintptr_t)p - (uintptr_t)s) - (uint32_t)c->first;
-	uint32_t i = (uint32_t)(((uint64_t)off * c->index_mul) >> 32);
+	uint32_t off = offset - first;
+	uint32_t i = (uint32_t)(((uint64_t)off * index_mul) >> 32);
 
-	return i < c->per_slab && i * (uint32_t)c->stride == off ? (int)i : -1;
+	return i < per_slab && i * stride == off ? (int)i : -1;
+}
+
+/* The same, for p's offset in its page and c's geometry. */
+static inline int slab_index_of(const struct kmem_cache *c, const void *p)
+{
+	return slab_index_at((uint32_t)((uintptr_t)p % SLAB_SIZE), (uint32_t)c->first,
+			     (uint32_t)c->stride, c->index_mul, c->per_slab);
 }
 
 static inline bool slab_is_live(const struct slab *s, unsigned i)
@@ -166,12 +213,12 @@ bool slab_cache_destroy(struct kmem_cache *c);
 void slab_cache_shrink(struct kmem_cache *c);
 
 /*
- * If `p` lies in a slab of any cache whose slabs come from a source, the
- * cache, else NULL.  `page_mapped(p)` must say whether the slab-aligned
- * page holding p may be read.
+ * If `p` lies in a slab from `src`, of any cache, the cache, else NULL.
+ * `page_mapped(p)` must say whether the slab-aligned page holding p is
+ * one of the source's (so that its header may be read).
  */
-struct kmem_cache *slab_cache_of(const void *p, bool (*page_mapped)(void *ctx, const void *page),
-				 void *ctx);
+struct kmem_cache *slab_cache_of(const struct slab_source *src, const void *p,
+				 bool (*page_mapped)(void *ctx, const void *page), void *ctx);
 
 /* Info on a live object (debug records caller and sequence). */
 bool slab_object_info(struct kmem_cache *c, const void *obj, struct heap_block_info *info);

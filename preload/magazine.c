@@ -182,7 +182,7 @@ static bool magazines_wanted(const struct kalloc *k)
 {
 	const char *v = getenv("KHEAP_MAGAZINES");
 
-	return !k->heap.debug && !(v && strcmp(v, "0") == 0);
+	return !k->heap.debug && k->slab_pages.records && !(v && strcmp(v, "0") == 0);
 }
 
 void magazine_setup(struct kalloc *k, struct spinlock *l)
@@ -190,6 +190,15 @@ void magazine_setup(struct kalloc *k, struct spinlock *l)
 	unsigned c = 0;
 
 	magazine_globals.ka = k;
+	magazine_globals.records = k->slab_pages.records;
+	magazine_globals.records_base = k->slab_pages.records_base;
+	magazine_globals.records_count = k->slab_pages.records_count;
+	for (unsigned i = 0; i < KMALLOC_CLASSES; i++) {
+		const struct kmem_cache *cache = &k->classes[i];
+		magazine_globals.classes[i] = (struct magazine_class){
+			cache, (uint32_t)cache->first, (uint32_t)cache->stride, cache->index_mul,
+			cache->per_slab };
+	}
 	lock = l;
 	if (!magazines_wanted(k) || pthread_key_create(&exit_key, give_back_all) != 0)
 		return;
@@ -237,7 +246,19 @@ static SLOW bool refuse_double_free(void *p)
 	return true;
 }
 
-/* The class of live slab object p, or -1 if p is not one; teaches the hint. */
+/* The class of live slab object p, or -1 if p is not one. */
+static int magazine_class_of_object(void *p)
+{
+	struct slab *s = slab_header(&magazine_globals.ka->slab_pages, p);
+	unsigned c;
+
+	if (!s || !slab_header_valid(s))
+		return -1;
+	c = kalloc_class_index(magazine_globals.ka, __atomic_load_n(&s->cache, __ATOMIC_RELAXED));
+	return c < KMALLOC_CLASSES && magazine_is_live_object(p, c) ? (int)c : -1;
+}
+
+/* The same, and teach p's page's hint. */
 static int class_of_object(void *p)
 {
 	int c = magazine_class_of_object(p);

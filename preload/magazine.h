@@ -17,7 +17,10 @@
  * magazine carries a secret key in its second word, so freeing it again
  * (a double free, from any thread) is seen at once.  Debug mode
  * (KHEAP_DEBUG) turns magazines off: red zones and poisoning need every
- * call to reach the slab cache.  KHEAP_MAGAZINES=0 turns them off too.
+ * call to reach the slab cache.  KHEAP_MAGAZINES=0 turns them off too, and
+ * so does a heap whose slab headers are in their pages: the checks read
+ * headers from the table beside the heap (slab.h), which can be read at
+ * any page, slab or not, without the lock.
  */
 #ifndef PRELOAD_MAGAZINE_H
 #define PRELOAD_MAGAZINE_H
@@ -85,8 +88,8 @@ struct thread_magazines {
 
 /*
  * The class hint.  A free must know p's class before it can push p, and
- * the class is written in the slab's header -- a load that often misses
- * the cache.  If the push's address waited for that load, so would every
+ * the class is written in the slab's header -- a load that may miss the
+ * cache.  If the push's address waited for that load, so would every
  * later load of the same magazine's count (the next malloc of the class),
  * and a processor that guessed ahead of an unknown store address throws
  * its work away when the guess was wrong.  So the class is predicted from
@@ -99,10 +102,21 @@ struct thread_magazines {
  */
 #define MAGAZINE_HINT_BITS 20
 
+/* A class's slab geometry, copied at setup: the free checks read it from here, in one line. */
+struct magazine_class {
+	const struct kmem_cache *cache;
+	uint32_t first, stride, index_mul, per_slab;
+} __attribute__((aligned(32)));
+
 /* Set once by magazine_setup, read by every fast path. */
 struct magazine_globals {
 	uintptr_t key;            /* in the second word of every object in a magazine */
 	struct kalloc *ka;
+	/* The slab headers' table (slab.h): magazines need one. */
+	const union slab_record *records;
+	uintptr_t records_base;
+	size_t records_count;
+	struct magazine_class classes[KMALLOC_CLASSES];
 	unsigned char class_of_grain[SLAB_MAX_OBJECT / MAGAZINE_GRAIN + 1];
 	unsigned char class_hint[1u << MAGAZINE_HINT_BITS]; /* read and written relaxed */
 };
@@ -136,64 +150,54 @@ static inline void *magazine_alloc_fast(size_t size)
 }
 
 /*
- * The class of live slab object p, or -1 if p is not one.  These are the
- * release-mode checks of every free, each refusing what the one before
- * let through (docs/design/heap.md gives their cost):
- *   - p lies in the heap region, so its slab-aligned page may be read:
- *     two compares (pages the heap gives back stay readable, region.c,
- *     so a shrink racing with this check cannot make the read fault);
- *   - that page starts with a slab header: its magic, XORed with its
- *     address, matches (one load, a cache line shared by all the slab's
- *     objects);
- *   - the header's cache is one of our classes: a subtraction, a multiply
- *     (the division by a constant) and a compare, no walk of the caches;
+ * Is p the start of a live object of class c?  These are the release-mode
+ * checks of every free, each refusing what the one before let through
+ * (docs/design/heap.md gives their cost):
+ *   - p lies in the pages the header table covers: one compare (the
+ *     table reads as zeros where no slab is, so any page's entry may be
+ *     read, without the lock and whatever the heap did to the page);
+ *   - the page's entry is a slab header: its magic, XORed with its address,
+ *     matches (one load, a line of the table, shared by all the slab's
+ *     objects and next to the neighbouring slabs' lines);
+ *   - of class c's cache: one compare;
  *   - p is an object's start: a multiply by the stride's reciprocal and a
- *     multiply back (slab_index_of), the geometry read through the header's
- *     cache pointer, just found to be one of ours (the class's address
- *     found again from the index cost a free three registers to spill);
+ *     multiply back (slab_index_at), the geometry read from the class's
+ *     line in magazine_globals;
  *   - the object is live: one bit of the header's bitmap;
  *   - and the header is still the one these reads began with (its
  *     generation, slab.h): without the lock, the slab may have been given
  *     back and rebuilt for another class in the meantime.
  */
-static inline int magazine_class_of_object(void *p)
+static inline bool magazine_is_live_object(void *p, unsigned c)
 {
-	const struct kalloc *ka = magazine_globals.ka;
-	struct slab *s = slab_of(p);
+	const struct magazine_class *k = &magazine_globals.classes[c];
+	size_t n = ((uintptr_t)p - magazine_globals.records_base) / SLAB_SIZE;
 
-	if ((uintptr_t)s < ka->heap.base ||
-	    (uintptr_t)p >= __atomic_load_n(&ka->heap.end, __ATOMIC_RELAXED) || !slab_header_valid(s))
-		return -1;
+	if (n >= magazine_globals.records_count)
+		return false;
+	const struct slab *s = &magazine_globals.records[n].slab;
+	if (!slab_header_valid(s))
+		return false;
 	uint32_t generation = __atomic_load_n(&s->generation, __ATOMIC_RELAXED);
-	const struct kmem_cache *cache = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
-	unsigned c = kalloc_class_index(ka, cache);
-	if (c == KMALLOC_CLASSES)
-		return -1;
-	int i = slab_index_of(cache, s, p);
-	return i >= 0 && slab_is_live(s, (unsigned)i) && slab_header_unchanged(s, generation) ? (int)c
-												: -1;
+	if (__atomic_load_n(&s->cache, __ATOMIC_RELAXED) != k->cache)
+		return false;
+	int i = slab_index_at((uint32_t)((uintptr_t)p % SLAB_SIZE), k->first, k->stride, k->index_mul,
+			      k->per_slab);
+	return i >= 0 && slab_is_live(s, (unsigned)i) && slab_header_unchanged(s, generation);
 }
 
-/*
- * Only for an ACTIVE thread: setup is done, magazine_globals are set.
- * Once the check has passed, the compiler knows the hinted class equals
- * the one read from the header, and may address the magazine with
- * either; the barrier makes it keep the hinted one, which is ready long
- * before the header arrives.
- */
+/* Only for an ACTIVE thread: setup is done, magazine_globals are set. */
 static inline bool magazine_free_fast(void *p)
 {
 	struct thread_magazines *t = &magazine_tls;
 	unsigned c = __atomic_load_n(magazine_hint_of(p), __ATOMIC_RELAXED) - 1u;
-	unsigned early = c;
 
 	if (t->state != MAGAZINE_ACTIVE || c >= KMALLOC_CLASSES ||
-	    t->count[c] == MAGAZINE_ROUNDS || magazine_class_of_object(p) != (int)c ||
+	    t->count[c] == MAGAZINE_ROUNDS || !magazine_is_live_object(p, c) ||
 	    *magazine_key_word(p) == magazine_globals.key) /* p may be read only once it passed */
 		return false;
-	__asm__("" : "+r"(early)); /* opaque: not known to equal the header's class */
 	*magazine_key_word(p) = magazine_globals.key;
-	t->round[early][t->count[early]++] = p;
+	t->round[c][t->count[c]++] = p;
 	return true;
 }
 

@@ -14,6 +14,9 @@
  * page, reports its exact size, lists it for leaks with its caller, moves
  * it on realloc (the canary must follow the size), and refuses a free
  * after its canary was written; kalloc_check sees the damaged canary too.
+ * Slabs, with their headers in their pages and in a table beside the heap
+ * (the host library's way), against a model: random allocations, frees,
+ * reallocs and bad frees, every block's contents checked.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -31,6 +34,7 @@
 
 static struct kalloc ka;
 static char *reservation;
+static union slab_record *records; /* the slab headers' table, when start_with_records made one */
 static unsigned bad_reports;
 
 static bool grow(void *ctx, uintptr_t end, size_t bytes)
@@ -72,16 +76,26 @@ static void count_report(struct kalloc *k, enum heap_error e, const void *p, con
 	printf("# report: %s at %p: %s\n", heap_error_name(e), p, detail);
 }
 
-static void start(unsigned sample_every)
+#define RECORDS_BYTES (RESERVE / SLAB_SIZE * sizeof(union slab_record))
+
+static void start_with(unsigned sample_every, bool with_records)
 {
 	static const struct heap_backend heap = { grow, shrink, NULL, NULL, NULL };
 	static const struct huge_backend huge = { map_guarded, unmap_guarded, NULL, PAGE, map_guarded };
-	const struct heap_config cfg = { .page_size = PAGE, .initial = 16 * PAGE,
-					 .grow_step = 16 * PAGE, .keep = 16 * PAGE,
-					 .fit = HEAP_FIRST_FIT };
 
 	if (reservation)
 		munmap(reservation, RESERVE);
+	if (records)
+		munmap(records, RECORDS_BYTES);
+	records = NULL;
+	if (with_records) {
+		records = mmap(NULL, RECORDS_BYTES, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		CHECK(records != MAP_FAILED, "cannot map the slab headers' table");
+	}
+	const struct heap_config cfg = { .page_size = PAGE, .initial = 16 * PAGE,
+					 .grow_step = 16 * PAGE, .keep = 16 * PAGE,
+					 .fit = HEAP_FIRST_FIT, .slab_records = records };
 	reservation = mmap(NULL, RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	CHECK(reservation != MAP_FAILED, "cannot reserve the heap's address space");
 	CHECK(kalloc_init(&ka, (uintptr_t)reservation, (uintptr_t)reservation + RESERVE, &cfg, &heap,
@@ -90,6 +104,11 @@ static void start(unsigned sample_every)
 	ka.report = count_report;
 	ka.sample_every = sample_every;
 	bad_reports = 0;
+}
+
+static void start(unsigned sample_every)
+{
+	start_with(sample_every, false);
 }
 
 static void expect_consistent(void)
@@ -271,20 +290,23 @@ static void no_ctor(void *obj)
  * slab_index_of divides by the stride with a multiply: it must agree with
  * the division at every offset of a slab, for every object geometry a
  * cache can have (sizes 1..1024, each alignment, with and without a
- * constructor or debug mode, slabs of a whole page or a header short).
+ * constructor or debug mode, slabs of a whole page or a header short,
+ * headers in the page or in a table).
  */
 static void index_multiply_matches_division(void)
 {
 	static const size_t aligns[] = { 0, 8, 16, 32, 64 };
 	static const size_t bytes[] = { SLAB_SIZE, SLAB_SIZE - 48, SLAB_SIZE - 64 };
 	uintptr_t s = 16 * (uintptr_t)SLAB_SIZE; /* any aligned address: nothing is read */
+	static union slab_record table[1];
 	unsigned geometries = 0;
 
 	for (unsigned b = 0; b < 3; b++)
 	for (size_t size = 1; size <= SLAB_MAX_OBJECT; size += size < 64 ? 1 : 7)
 	for (unsigned a = 0; a < 5; a++)
-	for (unsigned variant = 0; variant < 4; variant++) {
-		const struct slab_source src = { no_page, no_put, NULL, bytes[b] };
+	for (unsigned variant = 0; variant < 8; variant++) {
+		const struct slab_source src = { .get = no_page, .put = no_put, .bytes = bytes[b],
+						 .records = variant & 4 ? table : NULL, .records_count = 1 };
 		struct kmem_cache c;
 		CHECK(slab_cache_init(&c, "t", size, aligns[a], variant & 1 ? no_ctor : NULL,
 				      variant & 2, &src, NULL), "init of size %zu failed", size);
@@ -292,7 +314,7 @@ static void index_multiply_matches_division(void)
 		for (uint32_t off = 0; off < SLAB_SIZE; off++) {
 			int want = off >= c.first && (off - c.first) % c.stride == 0 &&
 				   (off - c.first) / c.stride < c.per_slab ? (int)((off - c.first) / c.stride) : -1;
-			int got = slab_index_of(&c, (const struct slab *)s, (const void *)(s + off));
+			int got = slab_index_of(&c, (const void *)(s + off));
 			if (got != want) {
 				slab_cache_destroy(&c);
 				CHECK(got == want, "size %zu stride %zu first %zu offset %u: index %d, want %d",
@@ -438,6 +460,168 @@ static void big_blocks_apart(void)
 	expect_consistent();
 }
 
+/* ---- slabs against a model ----------------------------------------------------- */
+
+#define SLOTS 2048
+#define MODEL_OPS 200000
+
+struct slot {
+	unsigned char *p;
+	size_t size;
+	unsigned char seed;
+};
+
+static void fill(const struct slot *s)
+{
+	for (size_t i = 0; i < s->size; i++)
+		s->p[i] = (unsigned char)(s->seed + i);
+}
+
+static bool intact(const struct slot *s)
+{
+	for (size_t i = 0; i < s->size; i++)
+		if (s->p[i] != (unsigned char)(s->seed + i))
+			return false;
+	return true;
+}
+
+/* Mostly slab sizes, some aligned, some for the general heap. */
+static unsigned char *model_alloc(size_t *size)
+{
+	unsigned kind = (unsigned)check_random_below(10);
+
+	*size = kind < 8 ? 1 + check_random_below(SLAB_MAX_OBJECT) : 1025 + check_random_below(20000);
+	if (kind == 9)
+		return kalloc_aligned(&ka, *size, (size_t)16 << check_random_below(5), CALLER(40));
+	return kalloc_alloc(&ka, *size, CALLER(40));
+}
+
+/* Bad frees counted by every layer: the caches, the general heap, and kalloc's own. */
+static uint64_t refusals(void)
+{
+	uint64_t n = ka.stats.bad_frees;
+
+	for (unsigned e = 0; e < HEAP_ERR_COUNT; e++) {
+		n += ka.heap.stats.errors[e];
+		for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
+			n += ka.classes[i].stats.errors[e];
+	}
+	return n;
+}
+
+/*
+ * A free that must be refused, leaving everything as it was: a second free
+ * of a block just freed, a pointer into a live block, or the first bytes
+ * of a live small object's page (its header, or its first object's inside).
+ */
+static void bad_free(struct slot *slots, unsigned k)
+{
+	struct slot *s = &slots[k];
+	uint64_t before = refusals();
+	unsigned char *p = s->p;
+
+	if (!p)
+		return;
+	switch (check_random_below(3)) {
+	case 0:
+		CHECK(kalloc_free(&ka, p, CALLER(41)), "free of slot %u refused", k);
+		s->p = NULL;
+		CHECK(!kalloc_free(&ka, p, CALLER(42)), "double free of %zu bytes accepted", s->size);
+		break;
+	case 1:
+		if (s->size < 2)
+			return;
+		CHECK(!kalloc_free(&ka, p + 1 + check_random_below(s->size - 1), CALLER(42)),
+		      "interior free of a %zu-byte block accepted", s->size);
+		break;
+	default:
+		if (s->size > SLAB_MAX_OBJECT || (uintptr_t)p % SLAB_SIZE < 8)
+			return;
+		CHECK(!kalloc_free(&ka, (void *)((uintptr_t)p / SLAB_SIZE * SLAB_SIZE + 4), CALLER(42)),
+		      "free of a slab page's fifth byte accepted");
+	}
+	CHECK(refusals() == before + 1, "a refused free was counted %llu times",
+	      (unsigned long long)(refusals() - before));
+}
+
+static void run_model(bool with_records)
+{
+	static struct slot slots[SLOTS];
+	unsigned ops = 0;
+
+	start_with(0, with_records);
+	memset(slots, 0, sizeof(slots));
+	for (; ops < MODEL_OPS && !check_failed; ops++) {
+		unsigned k = (unsigned)check_random_below(SLOTS);
+		struct slot *s = &slots[k];
+		if (!s->p) {
+			s->p = model_alloc(&s->size);
+			s->seed = (unsigned char)ops;
+			CHECK(s->p, "allocation of %zu bytes failed", s->size);
+			fill(s);
+		} else if (!intact(s)) {
+			CHECK(false, "a live block of %zu bytes changed", s->size);
+		} else if (check_random_below(64) == 0) {
+			bad_free(slots, k);
+		} else if (check_random_below(5) == 0) {
+			size_t size = 1 + check_random_below(2 * SLAB_MAX_OBJECT);
+			unsigned char *q = kalloc_realloc(&ka, s->p, size, CALLER(43));
+			CHECK(q, "realloc to %zu bytes failed", size);
+			s->p = q;
+			s->size = s->size < size ? s->size : size; /* the kept part */
+			CHECK(intact(s), "realloc lost the contents");
+			s->size = size;
+			fill(s);
+		} else {
+			CHECK(kalloc_free(&ka, s->p, CALLER(44)), "free of %zu bytes refused", s->size);
+			s->p = NULL;
+		}
+		if (ops % 8192 == 0)
+			expect_consistent();
+	}
+	for (unsigned k = 0; k < SLOTS; k++)
+		if (slots[k].p && !(intact(&slots[k]) && kalloc_free(&ka, slots[k].p, CALLER(44))))
+			CHECK(false, "slot %u lost or refused at the end", k);
+	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
+		CHECK(ka.classes[i].stats.live == 0, "class %u has %zu objects live at the end", i,
+		      ka.classes[i].stats.live);
+	expect_consistent();
+	printf("# %u operations, %llu bad frees refused\n", ops, (unsigned long long)refusals());
+}
+
+static void slabs_with_headers_in_pages(void)
+{
+	run_model(false);
+	CHECK(ka.classes[0].first > 0, "an in-page header takes no room");
+}
+
+/*
+ * With a table, a slab page is all objects, and the header read is the
+ * table's: damage to it (not to the page) makes frees of the slab's
+ * objects refused and kalloc_check complain, until it is repaired.
+ */
+static void slabs_with_headers_in_a_table(void)
+{
+	run_model(true);
+	if (check_failed)
+		return;
+	CHECK(ka.classes[0].first == 0, "objects do not start a slab page");
+	unsigned char *p = kalloc_alloc(&ka, 16, CALLER(45));
+	struct slab *s = slab_header(&ka.slab_pages, p);
+	CHECK(p && s && (char *)s >= (char *)records && (char *)s < (char *)records + RECORDS_BYTES,
+	      "the header is not in the table");
+	CHECK(slab_page(&ka.slab_pages, s) == (char *)((uintptr_t)p / SLAB_SIZE * SLAB_SIZE),
+	      "header and page do not map back to each other");
+	uint32_t magic = s->magic;
+	s->magic ^= 1;
+	char why[160];
+	CHECK(!kalloc_free(&ka, p, CALLER(46)), "free through a damaged header accepted");
+	CHECK(kalloc_check(&ka, why, sizeof(why)) > 0, "kalloc_check missed a damaged header");
+	s->magic = magic;
+	CHECK(kalloc_free(&ka, p, CALLER(46)), "free refused after the repair");
+	expect_consistent();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -449,5 +633,7 @@ int main(void)
 	RUN(index_multiply_matches_division);
 	RUN(class_index_exact);
 	RUN(big_blocks_apart);
+	RUN(slabs_with_headers_in_pages);
+	RUN(slabs_with_headers_in_a_table);
 	return check_done();
 }

@@ -166,8 +166,10 @@ struct heap_config {
 	/*
 	 * For kalloc_init, which passes it to its slab source (slab.h): zeroed
 	 * storage for (limit - base) / SLAB_SIZE slab headers, so that slab
-	 * pages hold only objects and their headers lie side by side; NULL
-	 * keeps each header in its page.  The heap itself does not use it.
+	 * pages hold only objects and their headers lie side by side (base
+	 * must then be SLAB_SIZE-aligned); NULL keeps each header in its page.
+	 * The storage an entry lies in must be writable by the time the heap
+	 * has grown over its page.  The heap itself does not use it.
 	 */
 	union slab_record *slab_records;
 };

@@ -86,6 +86,8 @@ bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struc
 
 	if (!general.split_min)
 		general.split_min = class_sizes[KMALLOC_CLASSES - 1] + 1;
+	if (cfg->slab_records && base % SLAB_SIZE)
+		return false; /* a table entry per slab-aligned page: the pages must be those */
 	memset(ka, 0, sizeof(*ka));
 	if (!heap_init(&ka->heap, base, limit, &general, heap_backend))
 		return false;

@@ -176,6 +176,10 @@ static struct slab *new_slab(struct kmem_cache *c)
 	if (!page)
 		return NULL;
 	struct slab *s = slab_header(c->source, page);
+	if (!s) { /* a page the source's table does not cover: a broken source */
+		c->source->put(c->source->ctx, page);
+		return NULL;
+	}
 	memset(s, 0, sizeof(*s));
 	s->generation = ++generations;
 	s->cache = c;
@@ -197,6 +201,11 @@ static void release_slab(struct kmem_cache *c, struct slab *s)
 {
 	list_del(&c->empty, s);
 	__atomic_store_n(&s->magic, 0, __ATOMIC_RELAXED);
+	/* No store that follows (the page's next owner's, the header's next
+	 * slab's) may be seen before the cleared magic: readers without the
+	 * lock trust what they read between two looks at a valid magic.  A
+	 * plain store order on x86; a barrier on weaker processors. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	c->stats.slabs--;
 	c->stats.empty_slabs--;
 	c->source->put(c->source->ctx, slab_page(c->source, s));

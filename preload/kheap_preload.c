@@ -151,15 +151,18 @@ static bool start(void)
 	 * not resident) until pages are purged. */
 	size_t map_bytes = bytes / 2 / REGION_PAGE / 8;
 	unsigned char *maps = purge_min && base ? region_zeroed(2 * map_bytes) : NULL;
-	/* The slab headers' table (slab.h), untouched where no slab is; without it, no magazines. */
-	union slab_record *records =
-		base ? region_zeroed(bytes / 2 / SLAB_SIZE * sizeof(union slab_record)) : NULL;
+	/* The slab headers' table (slab.h) beside the general heap; without it, no magazines. */
+	static struct region_table slab_table;
+	bool table = base && region_table_map(&slab_table, base, bytes / 2, SLAB_SIZE,
+					      sizeof(union slab_record));
+	struct heap_backend general = region_heap_backend;
+	general.ctx = table ? &slab_table : NULL;
 	const struct heap_config cfg = {
 		.page_size = REGION_PAGE, .initial = HEAP_INITIAL, .grow_step = HEAP_GROW_STEP,
 		.keep = HEAP_INITIAL, .fit = HEAP_FIRST_FIT, .debug = debug_requested(),
 		.purge_min = purge_min, .purge_keep = purge_keep, .purge_map = maps,
 		.purge_peak_pct = purge_peak_pct, .split_min = number_setting("KHEAP_SPLIT_MIN", 0, 0),
-		.slab_records = records,
+		.slab_records = table ? (union slab_record *)slab_table.entries : NULL,
 	};
 	/* The big heap keeps only a page mapped when it is empty. */
 	struct heap_config big = cfg;
@@ -169,7 +172,7 @@ static bool start(void)
 	big.split_min = 0; /* any rest: its small ones are few, and keeping them cost space */
 	big.purge_map = maps ? maps + map_bytes : NULL;
 	big.slab_records = NULL; /* no slabs there */
-	if (!base || !kalloc_init(&ka, base, base + bytes / 2, &cfg, &region_heap_backend,
+	if (!base || !kalloc_init(&ka, base, base + bytes / 2, &cfg, &general,
 				  &region_huge_backend)) {
 		broken = true;
 		return false;

@@ -186,7 +186,12 @@ static inline bool magazine_is_live_object(void *p, unsigned c)
 	return i >= 0 && slab_is_live(s, (unsigned)i) && slab_header_unchanged(s, generation);
 }
 
-/* Only for an ACTIVE thread: setup is done, magazine_globals are set. */
+/*
+ * Only for an ACTIVE thread: setup is done, magazine_globals are set.  p
+ * itself is read (its key word) only once it has passed the checks: its
+ * page was then a live slab's, and stays readable even if the slab has
+ * been given back since (region.h).
+ */
 static inline bool magazine_free_fast(void *p)
 {
 	struct thread_magazines *t = &magazine_tls;
@@ -194,7 +199,7 @@ static inline bool magazine_free_fast(void *p)
 
 	if (t->state != MAGAZINE_ACTIVE || c >= KMALLOC_CLASSES ||
 	    t->count[c] == MAGAZINE_ROUNDS || !magazine_is_live_object(p, c) ||
-	    *magazine_key_word(p) == magazine_globals.key) /* p may be read only once it passed */
+	    *magazine_key_word(p) == magazine_globals.key)
 		return false;
 	*magazine_key_word(p) = magazine_globals.key;
 	t->round[c][t->count[c]++] = p;

@@ -35,10 +35,34 @@ void region_release(uintptr_t base, size_t bytes)
 	munmap((void *)base, bytes);
 }
 
+bool region_table_map(struct region_table *t, uintptr_t base, size_t region_bytes, size_t unit,
+		      size_t entry)
+{
+	size_t bytes = region_bytes / unit * entry;
+	void *p = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	*t = (struct region_table){ p == MAP_FAILED ? NULL : p, base, unit, entry, 0 };
+	return t->entries != NULL;
+}
+
+/* Make t's entries for the region up to `end` writable. */
+static bool table_covers(struct region_table *t, uintptr_t end)
+{
+	size_t need = (end - t->base + t->unit - 1) / t->unit * t->entry;
+
+	need = (need + REGION_PAGE - 1) / REGION_PAGE * REGION_PAGE;
+	if (need <= t->writable)
+		return true;
+	if (mprotect(t->entries + t->writable, need - t->writable, PROT_READ | PROT_WRITE) != 0)
+		return false;
+	t->writable = need;
+	return true;
+}
+
 static bool region_grow(void *ctx, uintptr_t end, size_t bytes)
 {
-	(void)ctx;
-	return mprotect((void *)end, bytes, PROT_READ | PROT_WRITE) == 0;
+	return (!ctx || table_covers(ctx, end + bytes)) &&
+	       mprotect((void *)end, bytes, PROT_READ | PROT_WRITE) == 0;
 }
 
 static void *huge_map(void *ctx, size_t bytes)

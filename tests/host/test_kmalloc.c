@@ -43,6 +43,15 @@ static bool grow(void *ctx, uintptr_t end, size_t bytes)
 	return mprotect((void *)end, bytes, PROT_READ | PROT_WRITE) == 0;
 }
 
+/* For heaps whose pages are smaller than the processor's: the pages around. */
+static bool grow_whole_pages(void *ctx, uintptr_t end, size_t bytes)
+{
+	uintptr_t from = end / PAGE * PAGE, to = (end + bytes + PAGE - 1) / PAGE * PAGE;
+
+	(void)ctx;
+	return mprotect((void *)from, to - from, PROT_READ | PROT_WRITE) == 0;
+}
+
 static void shrink(void *ctx, uintptr_t start, size_t bytes)
 {
 	(void)ctx;
@@ -598,7 +607,10 @@ static void slabs_with_headers_in_pages(void)
 /*
  * With a table, a slab page is all objects, and the header read is the
  * table's: damage to it (not to the page) makes frees of the slab's
- * objects refused and kalloc_check complain, until it is repaired.
+ * objects refused and kalloc_check complain, until it is repaired.  (Not
+ * object 0's: at the page's start, it is where the slab's heap block
+ * starts, and with the header unreadable the heap would take the free.)
+ * A table with a region that does not start on a slab boundary is refused.
  */
 static void slabs_with_headers_in_a_table(void)
 {
@@ -606,7 +618,9 @@ static void slabs_with_headers_in_a_table(void)
 	if (check_failed)
 		return;
 	CHECK(ka.classes[0].first == 0, "objects do not start a slab page");
-	unsigned char *p = kalloc_alloc(&ka, 16, CALLER(45));
+	unsigned char *zero = kalloc_alloc(&ka, 16, CALLER(45)), *p = zero;
+	if (zero && (uintptr_t)zero % SLAB_SIZE == 0)
+		p = kalloc_alloc(&ka, 16, CALLER(45));
 	struct slab *s = slab_header(&ka.slab_pages, p);
 	CHECK(p && s && (char *)s >= (char *)records && (char *)s < (char *)records + RECORDS_BYTES,
 	      "the header is not in the table");
@@ -619,7 +633,18 @@ static void slabs_with_headers_in_a_table(void)
 	CHECK(kalloc_check(&ka, why, sizeof(why)) > 0, "kalloc_check missed a damaged header");
 	s->magic = magic;
 	CHECK(kalloc_free(&ka, p, CALLER(46)), "free refused after the repair");
+	if (p != zero)
+		CHECK(kalloc_free(&ka, zero, CALLER(46)), "free of object 0 refused");
 	expect_consistent();
+
+	static const struct heap_backend heap = { grow_whole_pages, shrink, NULL, NULL, NULL };
+	static const struct huge_backend huge = { map_guarded, unmap_guarded, NULL, PAGE, map_guarded };
+	const struct heap_config cfg = { .page_size = 1024, .initial = 16 * PAGE, .grow_step = 16 * PAGE,
+					 .slab_records = records };
+	struct kalloc other;
+	CHECK(!kalloc_init(&other, (uintptr_t)reservation + RESERVE / 2 + 1024,
+			   (uintptr_t)reservation + RESERVE, &cfg, &heap, &huge),
+	      "a table for a region off the slab boundary was accepted");
 }
 
 int main(void)

@@ -496,6 +496,89 @@ static bool stale_class_hint(void)
 	return ok;
 }
 
+/*
+ * The hint is a table indexed by the page number's low bits, so pointers
+ * 4 GiB apart share a slot: frees of such pointers, far outside the heap
+ * or beyond its grown part, find a live object's class guessed and must
+ * be refused before anything is read for them (the slab headers' table
+ * ends where the heap's region does) -- reported, not a crash.
+ */
+static bool hint_aliased_wild_frees(void)
+{
+	enum { NEAR = 8 };
+	char *live = malloc(48), *live_again = opaque(live);
+	struct capture c;
+	unsigned tried = 0;
+
+	free(opaque(malloc(48))); /* teach the page's hint, if nothing has */
+	capture_start(&c);
+	for (long k = -NEAR; k <= NEAR; k++) {
+		uintptr_t p = (uintptr_t)live + (uintptr_t)k * ((uintptr_t)1 << 32);
+		if (k == 0 || (k < 0 && p > (uintptr_t)live))
+			continue;
+		free(opaque((void *)p));
+		tried++;
+	}
+	capture_end(&c);
+	bool ok = lines_in(c.text) == tried && !strstr(c.text, "double free");
+	if (!ok)
+		fail("%u wild frees gave %u report lines: %s", tried, (unsigned)lines_in(c.text), c.text);
+	free(live_again);
+	return ok;
+}
+
+/*
+ * A page's hint stays that of the page's last slab; when a slab of
+ * another class takes the page, the hint is wrong for its objects, and
+ * the fast free must see that the header's cache is not the guessed
+ * class's -- else a 192-byte object at a 256-byte boundary would go into
+ * the 256-byte magazine and come back out as a block over its live
+ * neighbour.
+ */
+static bool stale_hint_other_class(void)
+{
+	enum { N = 6000, BIG = 256, SMALL = 192 }; /* classes the checks before leave alone */
+	static char *big[N], *small[N];
+	unsigned shared = 0, overlaps = 0;
+
+	for (int i = 0; i < N; i++)
+		big[i] = malloc(BIG);
+	for (int i = 0; i < N; i++)
+		free(big[i]); /* the hints say 64; the slabs go back to the heap */
+	for (int i = 0; i < N; i++)
+		small[i] = malloc(SMALL);
+	for (int i = 0; i < N; i += 16)
+		for (int j = 0; j < N; j++)
+			if ((uintptr_t)big[j] / PAGE == (uintptr_t)small[i] / PAGE) {
+				shared++;
+				break;
+			}
+	/* Free the objects at 256-byte boundaries, which the 256-byte class's
+	 * geometry takes for its own objects' starts; keep the others. */
+	for (int i = 0; i < N; i++)
+		if ((uintptr_t)small[i] % BIG == 0) {
+			free(small[i]);
+			small[i] = NULL;
+		}
+	for (int n = 0; n < N / 2; n++) {
+		char *q = malloc(BIG);
+		for (int i = 0; q && i < N; i++)
+			if (small[i] && q < small[i] + SMALL && small[i] < q + BIG) {
+				overlaps++;
+				break;
+			}
+		big[n] = q;
+	}
+	for (int n = 0; n < N / 2; n++)
+		free(big[n]);
+	for (int i = 0; i < N; i++)
+		free(small[i]);
+	if (!shared)
+		return fail("no small object landed on a former big one's page: nothing to check");
+	return overlaps ? fail("%u new %d-byte blocks overlap live %d-byte objects", overlaps, BIG, SMALL)
+			: true;
+}
+
 /* ---- threads and fork ---------------------------------------------------------------- */
 
 #define THREADS 4
@@ -676,6 +759,7 @@ int main(int argc, char **argv)
 		run("purge-eager-gives-pages-back", purge_gives_pages_back);
 		return failures != 0;
 	}
+	run("stale-hint-other-class", stale_hint_other_class); /* first: it needs hints no check set */
 	run("preloaded", preloaded);
 	run("malloc-zero-unique", malloc_zero_is_unique);
 	run("malloc-alignment-usable-size", malloc_alignment_and_usable_size);
@@ -691,6 +775,7 @@ int main(int argc, char **argv)
 	run("free-keeps-errno", free_keeps_errno);
 	run("bad-frees-reported", bad_frees_reported);
 	run("stale-class-hint", stale_class_hint);
+	run("hint-aliased-wild-frees", hint_aliased_wild_frees);
 	run("double-free-by-realloc", double_free_by_realloc);
 	run("purge-lazy-gives-pages-back", purge_gives_pages_back);
 	run("threads", threads_share_the_heap);

@@ -137,8 +137,9 @@ KHEAP_DEBUG=1 check python3-debug python3 "$work/compute.py"
 # The contract checks print their own PASS/FAIL lines.
 LD_PRELOAD=$lib timeout 120 "$api" 2> "$logdir/api.err" ||
 	echo "FAIL preload/api: exit status $? (log: $logdir/api.err)"
-KHEAP_MAGAZINES=0 LD_PRELOAD=$lib timeout 120 "$api" 2> "$logdir/api-locked.err" |
-	sed 's|^\(PASS\|FAIL\) preload/api/|&no-magazines/|'
+{ KHEAP_MAGAZINES=0 LD_PRELOAD=$lib timeout 120 "$api" 2> "$logdir/api-locked.err" ||
+	echo "FAIL preload/api without magazines: exit status $? (log: $logdir/api-locked.err)"; } |
+	sed -E 's#^(PASS|FAIL|SKIP) preload/api/#&no-magazines/#'
 KHEAP_PURGE_EAGER=1 LD_PRELOAD=$lib timeout 120 "$api" purge 2> "$logdir/api-eager.err" ||
 	echo "FAIL preload/api purge: exit status $? (log: $logdir/api-eager.err)"
 KHEAP_DEBUG=1 LD_PRELOAD=$lib timeout 120 "$api" debug 2> "$logdir/api-debug.err" ||

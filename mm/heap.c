@@ -46,12 +46,14 @@
  *
  * When to purge is a cap on the committed free memory (over_cap): more
  * than purge_keep bytes, and, with purge_peak_pct, more than that share
- * above the heap's peak of bytes in use.  Over it, the biggest free
- * blocks are purged whole until it holds again; best fit meanwhile
- * prefers blocks it need not commit.  The kernel keeps 64 KiB and no
- * share, so it gives memory back after every burst; the host keeps a
- * share of its peak, so it purges only what would raise its footprint
- * above its own high-water mark (docs/design/heap.md has the figures).
+ * above the heap's peak of bytes in use -- a peak that decays with every
+ * free, so that a live set that fell for good lets its holes go.  Over
+ * it, the biggest free blocks are purged whole until it holds again;
+ * best fit meanwhile prefers blocks it need not commit.  The kernel
+ * keeps 64 KiB and no share, so it gives memory back after every burst;
+ * the host keeps a share of its peak, so it purges only what would raise
+ * its footprint above its own high-water mark (docs/design/heap.md has
+ * the figures).
  * The heap never reads or writes a purged page (the host's tests make
  * them inaccessible, so a test run proves it), heap_check verifies the
  * runs and the cap, and stats.committed is the memory the heap holds.
@@ -594,9 +596,20 @@ static void write_fence(struct heap *h, bool prev_in_use)
 static void release_block(struct heap *h, struct heap_block *b);
 
 /*
+ * The share is taken of the peak in use, but a peak that decays: each
+ * free moves it 1/2^PURGE_REF_DECAY of the way down to the bytes in use
+ * now.  A heap whose live set stays near its peak (the host's `mixed`
+ * benchmark) keeps nearly the whole share; one whose live set fell for
+ * good gives its holes back after some tens of thousands of frees
+ * (a tenth of a second's work), where a peak that never fell kept them
+ * committed for the rest of the process.
+ */
+#define PURGE_REF_DECAY 14
+
+/*
  * Does the heap hold more committed free memory than it may: more than
  * purge_keep bytes and, with a share set, more than purge_peak_pct
- * percent above its peak in use?  The share is what the host needs: its
+ * percent above its (decaying) peak in use?  The share is what the host needs: its
  * heaps cycle through their free blocks so fast (on the `mixed`
  * benchmark no free block of 64 KiB stays free for 20 000 allocations)
  * that any page purged while the live set is below its peak is faulted
@@ -605,7 +618,7 @@ static void release_block(struct heap *h, struct heap_block *b);
  */
 static bool over_cap(const struct heap *h)
 {
-	size_t peak = h->stats.peak_in_use;
+	size_t peak = h->purge_ref;
 
 	return h->stats.free_bytes - h->stats.purged > h->purge_keep &&
 	       (!h->purge_peak_pct || h->stats.committed > peak + peak / 100 * h->purge_peak_pct);
@@ -1090,6 +1103,8 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller)
 	h->stats.requested += size;
 	if (h->stats.in_use > h->stats.peak_in_use)
 		h->stats.peak_in_use = h->stats.in_use;
+	if (h->stats.in_use > h->purge_ref)
+		h->purge_ref = h->stats.in_use;
 	if (h->stats.requested > h->stats.peak_requested)
 		h->stats.peak_requested = h->stats.requested;
 	if (h->stats.committed > committed) /* grown, or purged pages taken */
@@ -1275,6 +1290,7 @@ bool heap_free(struct heap *h, void *p, const void *caller)
 	h->stats.frees++;
 	h->stats.live_blocks--;
 	h->stats.in_use -= size;
+	h->purge_ref -= (h->purge_ref - h->stats.in_use) >> PURGE_REF_DECAY;
 	h->stats.requested -= b->requested;
 	make_free(h, b, size, caller, true);
 	release_block(h, b);

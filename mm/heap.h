@@ -109,6 +109,7 @@ struct heap {
 	size_t keep;         /* never shrink the region below this many bytes */
 	size_t purge_min, purge_keep; /* see struct heap_config */
 	unsigned purge_peak_pct;      /* likewise */
+	size_t purge_ref;             /* the share's base: the peak in use, decaying (over_cap) */
 	bool purge_exhausted;         /* over the cap with nothing to purge: skip the walk */
 	size_t split_rest;            /* the smallest rest split off as a free block */
 	unsigned char *purge_map;     /* a bit per page of [base, limit): purged */

@@ -1416,6 +1416,45 @@ static void purge_cap_peak_share(void)
 }
 
 /*
+ * The peak the share is taken of decays: after the live set falls for
+ * good, the holes it left stay committed at first (they are within the
+ * share of the old peak), and are purged once enough frees have brought
+ * the peak down -- where a peak that never fell kept them for good.
+ */
+static void purge_share_of_a_decaying_peak(void)
+{
+	struct heap_config cfg = config(HEAP_FIRST_FIT, false);
+	char *blk[32];
+
+	cfg.purge_min = 4 * PAGE;
+	cfg.purge_keep = 0;
+	cfg.purge_peak_pct = 10;
+	TRY(start_heap(&cfg, RESERVE, -1));
+	for (int i = 0; i < 32; i++) {
+		blk[i] = halloc(40 * KIB);
+		CHECK(blk[i] && halloc(100), "alloc"); /* a live block after each: no merging */
+	}
+	for (int i = 0; i < 32; i++)
+		if (i % 4)
+			TRY(free_ok(blk[i]));
+	size_t holes = committed_free();
+	CHECK(holes >= 24 * 40 * KIB, "only %zu free bytes committed after the drop", holes);
+	uint64_t purges = fx.h.stats.purges;
+	for (int n = 0; n < 60000 && !check_failed; n++) {
+		void *p = halloc(100);
+		CHECK(p != NULL, "alloc");
+		TRY(free_ok(p));
+	}
+	CHECK(fx.h.stats.purges > purges, "no purge after the live set fell for good");
+	CHECK(fx.h.stats.purged >= holes / 2, "%zu of the holes' %zu bytes purged", fx.h.stats.purged,
+	      holes);
+	CHECK(fx.h.purge_ref < fx.h.stats.peak_in_use / 2, "the peak did not decay (%zu of %zu)",
+	      fx.h.purge_ref, fx.h.stats.peak_in_use);
+	TRY(expect_consistent());
+	CHECK_EQ(fx.reports, 0);
+}
+
+/*
  * Best fit with purging takes the smallest block it can use without
  * committing pages, before a smaller purged one; only when no committed
  * block fits does it commit.
@@ -2276,6 +2315,7 @@ int main(int argc, char **argv)
 	CASE(purge_gives_back_inner_pages);
 	CASE(purge_cap_keep);
 	CASE(purge_cap_peak_share);
+	CASE(purge_share_of_a_decaying_peak);
 	CASE(best_fit_prefers_committed);
 	CASE(purge_checks_fail);
 	CASE(trim_honours_keep);

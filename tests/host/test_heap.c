@@ -1381,19 +1381,30 @@ static void purge_cap_keep(void)
  * above its peak in use; when a growth would take it past that, the
  * biggest free blocks are purged until it is within again.
  */
+/*
+ * A heap that purges past 10% above its peak in use, holding n blocks of
+ * 40 KiB, each with a small live block after it so that freed ones
+ * never merge.
+ */
+static void start_share_heap(enum heap_fit fit, bool debug, char **blk, int n)
+{
+	struct heap_config cfg = config(fit, debug);
+
+	cfg.purge_min = 4 * PAGE;
+	cfg.purge_keep = 0;
+	cfg.purge_peak_pct = 10;
+	TRY(start_heap(&cfg, RESERVE, -1));
+	for (int i = 0; i < n; i++) {
+		blk[i] = halloc(40 * KIB);
+		CHECK(blk[i] && halloc(100), "alloc");
+	}
+}
+
 static void purge_cap_peak_share(void)
 {
 	for (int debug = 0; debug <= 1; debug++) {
-		struct heap_config cfg = config(HEAP_BEST_FIT, debug);
 		char *blk[10];
-		cfg.purge_min = 4 * PAGE;
-		cfg.purge_keep = 0;
-		cfg.purge_peak_pct = 10;
-		TRY(start_heap(&cfg, RESERVE, -1));
-		for (int i = 0; i < 10; i++) {
-			blk[i] = halloc(40 * KIB);
-			CHECK(blk[i] && halloc(100), "alloc"); /* a live block after each: no merging */
-		}
+		TRY(start_share_heap(HEAP_BEST_FIT, debug, blk, 10));
 		size_t peak = fx.h.stats.peak_in_use, cap = peak + peak / 100 * 10;
 		uint64_t purges = fx.h.stats.purges;
 		for (int i = 0; i < 10; i += 2)
@@ -1423,17 +1434,9 @@ static void purge_cap_peak_share(void)
  */
 static void purge_share_of_a_decaying_peak(void)
 {
-	struct heap_config cfg = config(HEAP_FIRST_FIT, false);
 	char *blk[32];
 
-	cfg.purge_min = 4 * PAGE;
-	cfg.purge_keep = 0;
-	cfg.purge_peak_pct = 10;
-	TRY(start_heap(&cfg, RESERVE, -1));
-	for (int i = 0; i < 32; i++) {
-		blk[i] = halloc(40 * KIB);
-		CHECK(blk[i] && halloc(100), "alloc"); /* a live block after each: no merging */
-	}
+	TRY(start_share_heap(HEAP_FIRST_FIT, false, blk, 32));
 	for (int i = 0; i < 32; i++)
 		if (i % 4)
 			TRY(free_ok(blk[i]));

@@ -46,8 +46,8 @@
  *
  * When to purge is a cap on the committed free memory (over_cap): more
  * than purge_keep bytes, and, with purge_peak_pct, more than that share
- * above the heap's peak of bytes in use -- a peak that decays with every
- * free, so that a live set that fell for good lets its holes go.  Over
+ * above the heap's peak of bytes in use -- a peak that decays with each
+ * of its frees, so that a live set that fell for good lets its holes go.  Over
  * it, the biggest free blocks are purged whole until it holds again;
  * best fit meanwhile prefers blocks it need not commit.  The kernel
  * keeps 64 KiB and no share, so it gives memory back after every burst;
@@ -597,12 +597,13 @@ static void release_block(struct heap *h, struct heap_block *b);
 
 /*
  * The share is taken of the peak in use, but a peak that decays: each
- * free moves it 1/2^PURGE_REF_DECAY of the way down to the bytes in use
- * now.  A heap whose live set stays near its peak (the host's `mixed`
- * benchmark) keeps nearly the whole share; one whose live set fell for
- * good gives its holes back after some tens of thousands of frees
- * (a tenth of a second's work), where a peak that never fell kept them
- * committed for the rest of the process.
+ * free of this heap moves it 1/2^PURGE_REF_DECAY of the way down to the
+ * bytes in use now.  A heap whose live set stays near its peak (the
+ * host's `mixed` benchmark) keeps nearly the whole share; one whose live
+ * set fell for good gives its holes back after some tens of thousands of
+ * its own frees, where a peak that never fell kept them committed for the
+ * rest of the process.  Frees that never reach this heap (slab objects,
+ * another heap's blocks) do not move it.
  */
 #define PURGE_REF_DECAY 14
 

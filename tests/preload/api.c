@@ -458,7 +458,9 @@ static bool purge_gives_pages_back(void)
  * 8192 blocks of 2-8 KiB (about 40 MiB), 15 of every 16 freed, then
  * 100 000 more mallocs and frees of 1-2 KiB: at least half the holes'
  * bytes must show as LazyFree or have left RSS (eagerly: left RSS).
- * With a peak that never fell, none did.
+ * With a peak that never fell, none did.  The peak sinks only with frees
+ * of the same heap, so the later work is of the general heap's sizes
+ * (above the slabs' 1 KiB, below the big heap's 16 KiB).
  */
 static bool drop_gives_holes_back(void)
 {

@@ -46,8 +46,8 @@
  *
  * When to purge is a cap on the committed free memory (over_cap): more
  * than purge_keep bytes, and, with purge_peak_pct, more than that share
- * above the heap's peak of bytes in use -- a peak that decays with each
- * of its frees, so that a live set that fell for good lets its holes go.  Over
+ * above the heap's peak of bytes in use -- a peak that decays with every
+ * free, so that a live set that fell for good lets its holes go.  Over
  * it, the biggest free blocks are purged whole until it holds again;
  * best fit meanwhile prefers blocks it need not commit.  The kernel
  * keeps 64 KiB and no share, so it gives memory back after every burst;
@@ -597,15 +597,25 @@ static void release_block(struct heap *h, struct heap_block *b);
 
 /*
  * The share is taken of the peak in use, but a peak that decays: each
- * free of this heap moves it 1/2^PURGE_REF_DECAY of the way down to the
- * bytes in use now.  A heap whose live set stays near its peak (the
- * host's `mixed` benchmark) keeps nearly the whole share; one whose live
- * set fell for good gives its holes back after some tens of thousands of
- * its own frees, where a peak that never fell kept them committed for the
- * rest of the process.  Frees that never reach this heap (slab objects,
- * another heap's blocks) do not move it.
+ * free moves it 1/2^PURGE_REF_DECAY of the way down to the bytes in use
+ * now.  A heap whose live set stays near its peak (the host's `mixed`
+ * benchmark) keeps nearly the whole share; one whose live set fell for
+ * good gives its holes back after some tens of thousands of frees, where
+ * a peak that never fell kept them committed for the rest of the
+ * process.  The frees that count are the heap's own and those its front
+ * reports through heap_decay (slab objects, another heap's blocks), so
+ * that a program that goes on working in other sizes after the drop
+ * lets the holes go too.
  */
 #define PURGE_REF_DECAY 14
+
+static void sink_peak(struct heap *h, unsigned frees)
+{
+	size_t gap = h->purge_ref - h->stats.in_use;
+	size_t step = (gap >> PURGE_REF_DECAY) * frees;
+
+	h->purge_ref -= step < gap ? step : gap;
+}
 
 /*
  * Does the heap hold more committed free memory than it may: more than
@@ -751,6 +761,12 @@ static void trim_top(struct heap *h, size_t leave)
 void heap_trim(struct heap *h)
 {
 	trim_top(h, 0);
+}
+
+void heap_decay(struct heap *h, unsigned frees)
+{
+	sink_peak(h, frees);
+	purge_excess(h);
 }
 
 static size_t block_need(const struct heap *h, size_t size)
@@ -1291,7 +1307,7 @@ bool heap_free(struct heap *h, void *p, const void *caller)
 	h->stats.frees++;
 	h->stats.live_blocks--;
 	h->stats.in_use -= size;
-	h->purge_ref -= (h->purge_ref - h->stats.in_use) >> PURGE_REF_DECAY;
+	sink_peak(h, 1);
 	h->stats.requested -= b->requested;
 	make_free(h, b, size, caller, true);
 	release_block(h, b);

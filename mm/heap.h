@@ -231,6 +231,14 @@ void heap_largest_free(struct heap *h);
 /* Give free pages at the top back to the backend, down to h->keep. */
 void heap_trim(struct heap *h);
 
+/*
+ * `frees` frees happened elsewhere (another heap's, slab objects): let
+ * the peak the purge share is taken of sink as if they had been this
+ * heap's, and purge what is then over the cap.  heap_free does this for
+ * its own frees; a front over several layers calls it for the others.
+ */
+void heap_decay(struct heap *h, unsigned frees);
+
 /* Is the page holding `addr` (inside the region) purged: must it not be read? */
 static inline bool heap_page_purged(const struct heap *h, uintptr_t addr)
 {

@@ -376,17 +376,30 @@ static struct kmem_cache *cache_of(struct kalloc *ka, const void *p)
 				   : slab_cache_of(&ka->slab_pages, p, page_in_heap, &ka->heap);
 }
 
-bool kalloc_free(struct kalloc *ka, void *p, const void *caller)
+/* `frees` frees that `except` (a heap, or NULL) did not see: the other heaps' peaks sink. */
+static void decay_heaps(struct kalloc *ka, const struct heap *except, unsigned frees)
 {
-	if (!p)
-		return true;
+	if (&ka->heap != except)
+		heap_decay(&ka->heap, frees);
+	if (ka->big_ready && &ka->big != except)
+		heap_decay(&ka->big, frees);
+}
+
+void kalloc_decay(struct kalloc *ka, unsigned frees)
+{
+	decay_heaps(ka, NULL, frees);
+}
+
+/* Free p in whichever layer owns it; *freed_in is the heap that took it, if one did. */
+static bool free_in_owner(struct kalloc *ka, void *p, const void *caller, struct heap **freed_in)
+{
 	struct kmem_cache *c = cache_of(ka, p);
 	if (c)
 		return slab_free(c, p, caller);
 	if (in_heap(ka, p))
-		return heap_free(&ka->heap, p, caller);
+		return heap_free(*freed_in = &ka->heap, p, caller);
 	if (in_big(ka, p))
-		return heap_free(&ka->big, p, caller);
+		return heap_free(*freed_in = &ka->big, p, caller);
 	struct huge_alloc **r = huge_find(ka, p);
 	if (!r) {
 		report(ka, HEAP_ERR_INVALID_FREE, p, "not a pointer this allocator returned");
@@ -402,6 +415,18 @@ bool kalloc_free(struct kalloc *ka, void *p, const void *caller)
 	ka->stats.huge_live--;
 	ka->stats.huge_bytes -= rec->size;
 	slab_free(&ka->huge_records, rec, caller);
+	return true;
+}
+
+bool kalloc_free(struct kalloc *ka, void *p, const void *caller)
+{
+	struct heap *freed_in = NULL;
+
+	if (!p)
+		return true;
+	if (!free_in_owner(ka, p, caller, &freed_in))
+		return false;
+	decay_heaps(ka, freed_in, 1);
 	return true;
 }
 

@@ -145,4 +145,12 @@ unsigned kalloc_check(struct kalloc *ka, char *why, size_t why_size);
 /* Give empty slabs and free heap pages back. */
 void kalloc_trim(struct kalloc *ka);
 
+/*
+ * `frees` frees that reached no layer here (the host's per-thread caches
+ * keep most small ones): the heaps' purge peaks sink as if they had
+ * (heap_decay).  kalloc_free does this itself for the heaps a free did
+ * not reach.
+ */
+void kalloc_decay(struct kalloc *ka, unsigned frees);
+
 #endif

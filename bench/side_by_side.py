@@ -5,6 +5,8 @@
 
 A LIB may carry settings for its runs alone after an @, for instance
 build/host/libkheap.so@KHEAP_PURGE_EAGER=1,KHEAP_PURGE_PEAK_PCT=10.
+The setting BENCH_HEAP=PATH runs another build of the worker for that
+LIB (an older checkout's, to compare two versions of the benchmark).
 
 Each round runs `build/host/bench_heap --worker WORKLOAD SCALE` once per
 library (LD_PRELOAD), in turn, so a slow spell of a shared machine hits all
@@ -35,9 +37,10 @@ def run_once(spec, workload, scale):
     lib, _, settings = spec.partition('@')
     env = dict(os.environ)
     env.update(kv.split('=', 1) for kv in settings.split(',') if kv)
+    worker = env.pop('BENCH_HEAP', BENCH)
     if lib != 'glibc':
         env['LD_PRELOAD'] = os.path.abspath(lib)
-    p = subprocess.Popen([BENCH, '--worker', workload, scale], env=env, stdout=subprocess.PIPE)
+    p = subprocess.Popen([worker, '--worker', workload, scale], env=env, stdout=subprocess.PIPE)
     fields = p.stdout.read().decode().split()
     _, status, usage = os.wait4(p.pid, 0)
     if status != 0 or len(fields) < 3 or fields[0] != 'ok':
@@ -90,7 +93,9 @@ def main():
             runs[lib].append(run_once(lib, a.workload, a.scale))
     for lib in a.libs:
         v = sorted(runs[lib])
-        print(f'{os.path.basename(lib):40s} min {v[0]:7.1f} median {v[len(v) // 2]:7.1f} | ' +
+        name, _, settings = lib.partition('@')
+        label = os.path.basename(name) + ('@' + settings if settings else '')
+        print(f'{label[-40:]:40s} min {v[0]:7.1f} median {v[len(v) // 2]:7.1f} | ' +
               ' '.join(f'{x:.1f}' for x in v))
 
 

@@ -57,8 +57,9 @@ def count_once(spec, workload, scale):
     lib, _, settings = spec.partition('@')
     env = dict(os.environ)
     env.update(kv.split('=', 1) for kv in settings.split(',') if kv)
+    worker = env.pop('BENCH_HEAP', BENCH)
     preload = [] if lib == 'glibc' else ['LD_PRELOAD=' + os.path.abspath(lib)]
-    p = subprocess.run(CACHEGRIND + ['env'] + preload + [BENCH, '--worker', workload, scale],
+    p = subprocess.run(CACHEGRIND + ['env'] + preload + [worker, '--worker', workload, scale],
                        env=env, capture_output=True, text=True)
     fields = p.stdout.split()
     if p.returncode != 0 or len(fields) < 3 or fields[0] != 'ok':
@@ -70,6 +71,14 @@ def count_once(spec, workload, scale):
                 summary[key] = int(line.split(key)[1].split()[0].replace(',', ''))
     ops = int(fields[2])
     return [summary[k] / ops for k in ('I   refs:', 'D1  misses:', 'LLd misses:')]
+
+
+def label(spec):
+    """LIB's file name and its settings, paths shortened to their last part."""
+    lib, _, settings = spec.partition('@')
+    parts = [k + '=' + os.path.basename(v) for k, _, v in
+             (kv.partition('=') for kv in settings.split(',') if kv)]
+    return (os.path.basename(lib) + ('@' + ','.join(parts) if parts else ''))[:40]
 
 
 def main():
@@ -84,7 +93,7 @@ def main():
     if a.count:
         for lib in a.libs:
             ins, l1, l2 = count_once(lib, a.workload, a.scale)
-            print(f'{os.path.basename(lib):40s} instructions {ins:8.1f}  L1 misses {l1:6.2f}  '
+            print(f'{label(lib):40s} instructions {ins:8.1f}  L1 misses {l1:6.2f}  '
                   f'L2 misses {l2:6.3f} per op')
         return
     runs = {lib: [] for lib in a.libs}
@@ -93,9 +102,7 @@ def main():
             runs[lib].append(run_once(lib, a.workload, a.scale))
     for lib in a.libs:
         v = sorted(runs[lib])
-        name, _, settings = lib.partition('@')
-        label = os.path.basename(name) + ('@' + settings if settings else '')
-        print(f'{label[-40:]:40s} min {v[0]:7.1f} median {v[len(v) // 2]:7.1f} | ' +
+        print(f'{label(lib):40s} min {v[0]:7.1f} median {v[len(v) // 2]:7.1f} | ' +
               ' '.join(f'{x:.1f}' for x in v))
 
 

@@ -101,9 +101,11 @@ bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struc
 	ka->huge_min = 64 * 1024;
 	ka->huge_table = ka->huge_table0;
 	ka->huge_buckets = KALLOC_HUGE_BUCKETS0;
-	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
+	for (unsigned i = 0; i < KMALLOC_CLASSES; i++) {
 		slab_cache_init(&ka->classes[i], class_names[i], class_sizes[i], 0, NULL, cfg->debug,
 				&ka->slab_pages, &ka->heap.seq);
+		slab_cache_tag(&ka->classes[i], kalloc_class_tag(i));
+	}
 	slab_cache_init(&ka->huge_records, "huge-records", sizeof(struct huge_alloc), 0, NULL, false,
 			&ka->slab_pages, NULL);
 	return true;

@@ -111,6 +111,18 @@ static inline unsigned kalloc_class_index(const struct kalloc *ka, const struct 
 	return i < KMALLOC_CLASSES && c == &ka->classes[i] ? (unsigned)i : KMALLOC_CLASSES;
 }
 
+/*
+ * Class i's caches carry slab tag i + 1 (slab_cache_tag): a reader without
+ * the lock (the host's magazines) learns an object's class from its slab's
+ * identity word alone.
+ */
+_Static_assert(KMALLOC_CLASSES < SLAB_TAGS, "every size class needs a slab tag");
+
+static inline unsigned kalloc_class_tag(unsigned class_index)
+{
+	return class_index + 1;
+}
+
 /* Set up `ka` over the heap region [base, limit); false if the heap cannot start. */
 bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struct heap_config *cfg,
 		 const struct heap_backend *heap_backend, const struct huge_backend *huge);

@@ -181,9 +181,10 @@ static struct slab *new_slab(struct kmem_cache *c)
 		return NULL;
 	}
 	memset(s, 0, sizeof(*s));
-	s->generation = ++generations;
+	s->ident.half.generation = ++generations;
 	s->cache = c;
 	__atomic_store_n(&s->magic, SLAB_MAGIC ^ (uint32_t)(uintptr_t)s, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->ident.half.check, slab_ident_check(s, c->salt), __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < c->per_slab; i++) {
 		char *obj = object(c, s, i);
 		if (c->ctor)
@@ -200,11 +201,13 @@ static struct slab *new_slab(struct kmem_cache *c)
 static void release_slab(struct kmem_cache *c, struct slab *s)
 {
 	list_del(&c->empty, s);
+	__atomic_store_n(&s->ident.half.check, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->magic, 0, __ATOMIC_RELAXED);
 	/* No store that follows (the page's next owner's, the header's next
-	 * slab's) may be seen before the cleared magic: readers without the
-	 * lock trust what they read between two looks at a valid magic.  A
-	 * plain store order on x86; a barrier on weaker processors. */
+	 * slab's) may be seen before the cleared check and magic: readers
+	 * without the lock trust what they read between two looks at a valid
+	 * identity.  A plain store order on x86; a barrier on weaker
+	 * processors. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	c->stats.slabs--;
 	c->stats.empty_slabs--;
@@ -231,6 +234,7 @@ bool slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t
 	c->link_offset = ctor ? align_up(c->size, sizeof(void *)) : 0;
 	c->stride = align_up(c->link_offset + (ctor ? sizeof(void *) : c->size) +
 				     (debug ? REDZONE + sizeof(struct object_record) : 0), align);
+	c->salt = SLAB_SALT;
 	c->first = source->records ? 0 : align_up(sizeof(struct slab), align);
 	c->index_mul = (uint32_t)((((uint64_t)1 << 32) + c->stride - 1) / c->stride);
 	c->per_slab = (unsigned)((source->bytes - c->first) / c->stride);
@@ -238,6 +242,14 @@ bool slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t
 		c->per_slab = SLAB_MAX_OBJECTS;
 	c->next = all_caches;
 	all_caches = c;
+	return true;
+}
+
+bool slab_cache_tag(struct kmem_cache *c, unsigned tag)
+{
+	if (tag >= SLAB_TAGS || c->stats.slabs)
+		return false;
+	c->salt = SLAB_SALT | tag;
 	return true;
 }
 

@@ -68,20 +68,37 @@ struct slab_source {
  *
  * Those fast paths read a header without the allocator's lock, while
  * another thread may give the slab back and build a new one, of another
- * cache, on the same page.  The magic alone cannot tell the two apart (it
- * depends only on the address), so each slab also gets a generation
- * number: a reader takes it first and checks it again after the live bit
- * (slab_header_unchanged), like a sequence lock.  For them, slab.c
- * publishes a new header's magic last, with release order, and sets and
- * clears live bits with release order; under the lock these are plain
- * stores on x86.
+ * cache, on the same page.  So each header carries an identity word made
+ * for them (union slab_ident): a check value, the header's address XORed
+ * with its cache's salt, and the slab's generation number, different from
+ * the page's earlier slabs'.  A reader loads the word at once, checks it,
+ * reads the live bit, and loads the word again: unchanged, the bit was
+ * this slab's (a sequence lock).  The salt's low SLAB_TAG_BITS bits are
+ * the cache's tag (slab_cache_tag) and a header's address has those bits
+ * clear, so the check names the tag too: one load tells a reader that
+ * the entry is a live slab header and which of its caches it belongs to.
+ * slab.c publishes a new header's check last, with release order, clears
+ * it first when the slab goes, and sets and clears live bits with
+ * release order; under the lock these are plain stores on x86.
  */
+#define SLAB_TAG_BITS 4
+#define SLAB_TAGS (1u << SLAB_TAG_BITS)
+#define SLAB_SALT 0x1DE57A50u /* the salt of untagged caches; its low SLAB_TAG_BITS bits clear */
+
+union slab_ident {
+	uint64_t word; /* on a 64-bit host, both halves in one load */
+	struct {
+		uint32_t check;      /* (uint32_t)header address ^ cache->salt; 0: no slab */
+		uint32_t generation; /* this slab's number */
+	} half;
+};
+
 struct slab {
+	union slab_ident ident;
 	uint32_t magic; /* SLAB_MAGIC ^ the slab's address: a slab, not stray bytes */
 	unsigned inuse;
 	struct kmem_cache *cache;
 	uint32_t live[SLAB_MAX_OBJECTS / 32]; /* bit i: object i is allocated */
-	uint32_t generation; /* this slab's number: different from the page's last slab's */
 	struct slab *next, *prev;
 	void *free; /* free objects, linked through their link word */
 };
@@ -94,6 +111,7 @@ struct kmem_cache {
 	unsigned per_slab; /* objects per slab */
 	size_t first;      /* offset of the first object in a slab */
 	size_t link_offset; /* where a free object holds the free-list link */
+	uint32_t salt;     /* SLAB_SALT ^ the cache's tag: its slabs' ident check (slab_cache_tag) */
 	void (*ctor)(void *obj);
 	bool debug;
 	struct slab *partial, *full, *empty;
@@ -113,6 +131,9 @@ union slab_record {
 	struct slab slab;
 	char line[128];
 } __attribute__((aligned(64)));
+
+/* In a table or at a page's start, a header's address has the tag bits clear. */
+_Static_assert(sizeof(union slab_record) % SLAB_TAGS == 0, "a record's address must leave the tag bits clear");
 
 /*
  * Where the header of the slab holding p would be, if p is in one: slabs
@@ -175,15 +196,10 @@ static inline bool slab_is_live(const struct slab *s, unsigned i)
 	return __atomic_load_n(&s->live[i / 32], __ATOMIC_RELAXED) & (1u << (i % 32));
 }
 
-/*
- * For a reader without the lock: is s still the slab whose generation it
- * read before its other reads?  The fence keeps those reads before the
- * ones here.
- */
-static inline bool slab_header_unchanged(const struct slab *s, uint32_t generation)
+/* The check value of slab s's identity, for a cache of this salt. */
+static inline uint32_t slab_ident_check(const struct slab *s, uint32_t salt)
 {
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	return slab_header_valid(s) && __atomic_load_n(&s->generation, __ATOMIC_RELAXED) == generation;
+	return (uint32_t)(uintptr_t)s ^ salt;
 }
 
 /*
@@ -195,6 +211,15 @@ static inline bool slab_header_unchanged(const struct slab *s, uint32_t generati
 bool slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t align,
 		     void (*ctor)(void *obj), bool debug, const struct slab_source *source,
 		     uint32_t *seq);
+
+/*
+ * Give cache c a tag, 1 .. SLAB_TAGS - 1, before its first slab: what its
+ * slabs' identity names (slab.h, union slab_ident).  Untagged caches have
+ * tag 0.  Tags are for readers without the lock, which must tell a few
+ * caches apart from one word (the host's size classes); false if out of
+ * range or too late.
+ */
+bool slab_cache_tag(struct kmem_cache *c, unsigned tag);
 
 /*
  * An object, or NULL when the page source is exhausted (counted).  `size`

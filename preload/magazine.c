@@ -16,10 +16,9 @@
  * them: the slab cannot go away while p is live, and only p's own
  * allocation and free touch p's bit.  For a wrong pointer the answer may be
  * stale, which can only send the call the locked way, where it is checked
- * again, properly.  The class hint (magazine.h) is written by any thread
- * that learns a page's class, without the lock and in relaxed order: a
- * stale or overwritten byte is only a wrong guess, and a wrong guess fails
- * the check that follows it.
+ * again, properly.  The class itself comes from the slab's identity word
+ * (slab.h), which names the cache's tag: nothing else needs to be known
+ * or guessed about a page.
  *
  * The key.  Each object in a magazine has KEY in its second word (objects
  * are at least 16 bytes); popping or flushing it clears the word.  KEY is
@@ -201,11 +200,13 @@ void magazine_setup(struct kalloc *k, struct spinlock *l)
 	magazine_globals.records = k->slab_pages.records;
 	magazine_globals.records_base = k->slab_pages.records_base;
 	magazine_globals.records_count = k->slab_pages.records_count;
+	for (unsigned t = 0; t < SLAB_TAGS; t++)
+		magazine_globals.tags[t] = (struct magazine_class){ .salt = SLAB_SALT | (t ^ 1) };
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++) {
 		const struct kmem_cache *cache = &k->classes[i];
-		magazine_globals.classes[i] = (struct magazine_class){
-			cache, (uint32_t)cache->first, (uint32_t)cache->stride, cache->index_mul,
-			cache->per_slab };
+		magazine_globals.tags[kalloc_class_tag(i)] = (struct magazine_class){
+			cache->salt, (uint32_t)cache->first, (uint32_t)cache->stride, cache->index_mul,
+			cache->per_slab, i };
 	}
 	lock = l;
 	if (!magazines_wanted(k) || pthread_key_create(&exit_key, give_back_all) != 0)
@@ -254,54 +255,31 @@ static SLOW bool refuse_double_free(void *p)
 	return true;
 }
 
-/* The class of live slab object p, or -1 if p is not one. */
-static int magazine_class_of_object(void *p)
-{
-	struct slab *s = slab_header(&magazine_globals.ka->slab_pages, p);
-	unsigned c;
-
-	if (!s || !slab_header_valid(s))
-		return -1;
-	c = kalloc_class_index(magazine_globals.ka, __atomic_load_n(&s->cache, __ATOMIC_RELAXED));
-	return c < KMALLOC_CLASSES && magazine_is_live_object(p, c) ? (int)c : -1;
-}
-
-/* The same, and teach p's page's hint. */
-static int class_of_object(void *p)
-{
-	int c = magazine_class_of_object(p);
-
-	if (c >= 0)
-		__atomic_store_n(magazine_hint_of(p), (unsigned char)(c + 1), __ATOMIC_RELAXED);
-	return c;
-}
-
 /*
- * When the fast path says no to a live object of ours, its page's hint
- * was missing or wrong (now set right), or the object is in a magazine
- * already (a double free), or its magazine is full (flushed here).  Then
- * the fast path takes it.
+ * When the fast path says no to a live object of ours, the object is in
+ * a magazine already (a double free) or its magazine is full (flushed
+ * here).  Then the fast path takes it.
  */
 bool magazine_free(void *p)
 {
-	int c;
+	const struct magazine_class *k;
 
 	if (!activate())
 		return false;
 	if (magazine_free_fast(p))
 		return true;
-	if ((c = class_of_object(p)) < 0)
+	if (!(k = magazine_live_class(p)))
 		return false;
 	if (*magazine_key_word(p) == magazine_globals.key)
 		return refuse_double_free(p);
-	if (magazine_tls.count[c] == MAGAZINE_ROUNDS)
-		flush((unsigned)c);
+	if (magazine_tls.count[k->class_index] == MAGAZINE_ROUNDS)
+		flush(k->class_index);
 	return magazine_free_fast(p);
 }
 
 bool magazine_refuses(void *p)
 {
-	if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || magazine_class_of_object(p) < 0 ||
+	if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || !magazine_live_class(p) ||
 	    *magazine_key_word(p) != magazine_globals.key)
 		return false;
 	return refuse_double_free(p);

@@ -87,25 +87,16 @@ struct thread_magazines {
 };
 
 /*
- * The class hint.  A free must know p's class before it can push p, and
- * the class is written in the slab's header -- a load that may miss the
- * cache.  If the push's address waited for that load, so would every
- * later load of the same magazine's count (the next malloc of the class),
- * and a processor that guessed ahead of an unknown store address throws
- * its work away when the guess was wrong.  So the class is predicted from
- * a table, one byte per page (class + 1; 0: no guess), indexed by the
- * page number's low bits, and the prediction is then checked against the
- * header like any free: a stale or aliased guess only sends the call the
- * slow way, which learns the page's true class.  The table is a hint, so
- * nothing keeps it exact and nothing needs to; 1 MiB of address space,
- * touched only where slabs are.  (docs/design/heap.md has the figures.)
+ * What a free's checks read for each slab tag (slab.h), copied at setup so
+ * that they never chase ka's pointers: the salt a slab of the tag's class
+ * has, that class's geometry, and its index.  A tag of no class has a salt
+ * whose tag bits are not its index, so no identity matches it: zero (no
+ * slab) and the huge records' untagged slabs included.
  */
-#define MAGAZINE_HINT_BITS 20
-
-/* A class's slab geometry, copied at setup: the free checks read it from here, in one line. */
 struct magazine_class {
-	const struct kmem_cache *cache;
+	uint32_t salt;
 	uint32_t first, stride, index_mul, per_slab;
+	unsigned class_index;
 } __attribute__((aligned(32)));
 
 /* Set once by magazine_setup, read by every fast path. */
@@ -116,19 +107,12 @@ struct magazine_globals {
 	const union slab_record *records;
 	uintptr_t records_base;
 	size_t records_count;
-	struct magazine_class classes[KMALLOC_CLASSES];
+	struct magazine_class tags[SLAB_TAGS];
 	unsigned char class_of_grain[SLAB_MAX_OBJECT / MAGAZINE_GRAIN + 1];
-	unsigned char class_hint[1u << MAGAZINE_HINT_BITS]; /* read and written relaxed */
 };
 
 extern __thread struct thread_magazines magazine_tls __attribute__((tls_model("initial-exec")));
 extern struct magazine_globals magazine_globals;
-
-static inline unsigned char *magazine_hint_of(const void *p)
-{
-	return &magazine_globals.class_hint[((uintptr_t)p / SLAB_SIZE) &
-					    ((1u << MAGAZINE_HINT_BITS) - 1)];
-}
 
 static inline uintptr_t *magazine_key_word(void *obj)
 {
@@ -150,40 +134,41 @@ static inline void *magazine_alloc_fast(size_t size)
 }
 
 /*
- * Is p the start of a live object of class c?  These are the release-mode
- * checks of every free, each refusing what the one before let through
- * (docs/design/heap.md gives their cost):
+ * The class of the live object that starts at p (its tag's line), or NULL
+ * if p is not one.  These are the release-mode checks of every free, each refusing what the
+ * one before let through (docs/design/heap.md gives their cost):
  *   - p lies in the pages the header table covers: one compare (the
  *     table reads as zeros where no slab is, so any page's entry may be
  *     read, without the lock and whatever the heap did to the page);
- *   - the page's entry is a slab header: its magic, XORed with its address,
- *     matches (one load, a line of the table, shared by all the slab's
- *     objects and next to the neighbouring slabs' lines);
- *   - of class c's cache: one compare;
+ *   - the page's entry is the header of a slab of one of the classes: its
+ *     identity word's check matches the entry's address and the salt of
+ *     the tag it names (one load, from a line of the table that the
+ *     slab's objects share; the tag gives the class);
  *   - p is an object's start: a multiply by the stride's reciprocal and a
- *     multiply back (slab_index_at), the geometry read from the class's
+ *     multiply back (slab_index_at), the geometry read from the tag's
  *     line in magazine_globals;
  *   - the object is live: one bit of the header's bitmap;
- *   - and the header is still the one these reads began with (its
+ *   - and the identity word is still the one these reads began with (its
  *     generation, slab.h): without the lock, the slab may have been given
- *     back and rebuilt for another class in the meantime.
+ *     back and rebuilt in the meantime.
  */
-static inline bool magazine_is_live_object(void *p, unsigned c)
+static inline const struct magazine_class *magazine_live_class(const void *p)
 {
-	const struct magazine_class *k = &magazine_globals.classes[c];
 	size_t n = ((uintptr_t)p - magazine_globals.records_base) / SLAB_SIZE;
 
 	if (n >= magazine_globals.records_count)
-		return false;
+		return NULL;
 	const struct slab *s = &magazine_globals.records[n].slab;
-	if (!slab_header_valid(s))
-		return false;
-	uint32_t generation = __atomic_load_n(&s->generation, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&s->cache, __ATOMIC_RELAXED) != k->cache)
-		return false;
+	union slab_ident id = { .word = __atomic_load_n(&s->ident.word, __ATOMIC_ACQUIRE) };
+	const struct magazine_class *k = &magazine_globals.tags[id.half.check % SLAB_TAGS];
+	if (id.half.check != slab_ident_check(s, k->salt))
+		return NULL;
 	int i = slab_index_at((uint32_t)((uintptr_t)p % SLAB_SIZE), k->first, k->stride, k->index_mul,
 			      k->per_slab);
-	return i >= 0 && slab_is_live(s, (unsigned)i) && slab_header_unchanged(s, generation);
+	if (i < 0 || !slab_is_live(s, (unsigned)i))
+		return NULL;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* the bit's read before the word's second */
+	return __atomic_load_n(&s->ident.word, __ATOMIC_RELAXED) == id.word ? k : NULL;
 }
 
 /*
@@ -195,11 +180,12 @@ static inline bool magazine_is_live_object(void *p, unsigned c)
 static inline bool magazine_free_fast(void *p)
 {
 	struct thread_magazines *t = &magazine_tls;
-	unsigned c = __atomic_load_n(magazine_hint_of(p), __ATOMIC_RELAXED) - 1u;
+	const struct magazine_class *k;
 
-	if (t->state != MAGAZINE_ACTIVE || c >= KMALLOC_CLASSES ||
-	    t->count[c] == MAGAZINE_ROUNDS || !magazine_is_live_object(p, c) ||
-	    *magazine_key_word(p) == magazine_globals.key)
+	if (t->state != MAGAZINE_ACTIVE || !(k = magazine_live_class(p)))
+		return false;
+	unsigned c = (unsigned)(k - magazine_globals.tags) - 1;
+	if (t->count[c] == MAGAZINE_ROUNDS || *magazine_key_word(p) == magazine_globals.key)
 		return false;
 	*magazine_key_word(p) = magazine_globals.key;
 	t->round[c][t->count[c]++] = p;

@@ -507,13 +507,13 @@ static bool drop_gives_holes_back(void)
 }
 
 /*
- * The free fast path guesses an object's class from a hint kept per page
- * (preload/magazine.h) that nothing clears when a slab's page goes back
- * to the heap.  Once a bigger block lives there, a free of a pointer
- * where one of the slab's objects used to be must still be refused -- the
- * slab header decides, not the hint -- and the block must keep its bytes.
+ * Once a slab's page has gone back to the heap and a bigger block lives
+ * there, a free of a pointer where one of the slab's objects used to be
+ * must be refused -- the fast free reads the page's entry in the header
+ * table, cleared when the slab went (preload/magazine.h) -- and the block
+ * must keep its bytes.
  */
-static bool stale_class_hint(void)
+static bool former_object_in_a_block(void)
 {
 	enum { OBJECTS = 4096, BLOCKS = 256, BLOCK = 3000 };
 	static char *object[OBJECTS], *block[BLOCKS];
@@ -523,7 +523,7 @@ static bool stale_class_hint(void)
 	for (int i = 0; i < OBJECTS; i++)
 		object[i] = malloc(32);
 	for (int i = 0; i < OBJECTS; i++)
-		free(object[i]); /* each page's first free teaches its hint */
+		free(object[i]); /* the slabs go back to the heap */
 	for (int b = 0; b < BLOCKS; b++) {
 		block[b] = malloc(BLOCK);
 		memset(block[b], 0x5A, BLOCK);
@@ -551,20 +551,19 @@ static bool stale_class_hint(void)
 }
 
 /*
- * The hint is a table indexed by the page number's low bits, so pointers
- * 4 GiB apart share a slot: frees of such pointers, far outside the heap
- * or beyond its grown part, find a live object's class guessed and must
- * be refused before anything is read for them (the slab headers' table
- * ends where the heap's region does) -- reported, not a crash.
+ * Frees of pointers 4 GiB apart from a live object, far outside the heap
+ * or beyond its grown part, must be refused before anything is read for
+ * them (the slab headers' table ends where the heap's region does; a
+ * table indexed by the page number's low bits would alias them to the
+ * live object's page) -- reported, not a crash.
  */
-static bool hint_aliased_wild_frees(void)
+static bool wild_frees_far_from_objects(void)
 {
 	enum { NEAR = 8 };
 	char *live = malloc(48), *live_again = opaque(live);
 	struct capture c;
 	unsigned tried = 0;
 
-	free(opaque(malloc(48))); /* teach the page's hint, if nothing has */
 	capture_start(&c);
 	for (long k = -NEAR; k <= NEAR; k++) {
 		uintptr_t p = (uintptr_t)live + (uintptr_t)k * ((uintptr_t)1 << 32);
@@ -582,14 +581,14 @@ static bool hint_aliased_wild_frees(void)
 }
 
 /*
- * A page's hint stays that of the page's last slab; when a slab of
- * another class takes the page, the hint is wrong for its objects, and
- * the fast free must see that the header's cache is not the guessed
- * class's -- else a 192-byte object at a 256-byte boundary would go into
+ * When a slab of another class takes over a page, the fast free must take
+ * the class from the new slab's identity, not from anything remembered of
+ * the page -- else a 192-byte object at a 256-byte boundary would go into
  * the 256-byte magazine and come back out as a block over its live
- * neighbour.
+ * neighbour.  (It did with a per-page class hint whose guess went
+ * unchecked against the header.)
  */
-static bool stale_hint_other_class(void)
+static bool slab_page_of_another_class(void)
 {
 	enum { N = 6000, BIG = 256, SMALL = 192 }; /* classes the checks before leave alone */
 	static char *big[N], *small[N];
@@ -598,7 +597,7 @@ static bool stale_hint_other_class(void)
 	for (int i = 0; i < N; i++)
 		big[i] = malloc(BIG);
 	for (int i = 0; i < N; i++)
-		free(big[i]); /* the hints say 64; the slabs go back to the heap */
+		free(big[i]); /* the slabs go back to the heap */
 	for (int i = 0; i < N; i++)
 		small[i] = malloc(SMALL);
 	for (int i = 0; i < N; i += 16)
@@ -814,7 +813,6 @@ int main(int argc, char **argv)
 		run("drop-eager-gives-holes-back", drop_gives_holes_back);
 		return failures != 0;
 	}
-	run("stale-hint-other-class", stale_hint_other_class); /* first: it needs hints no check set */
 	run("preloaded", preloaded);
 	run("malloc-zero-unique", malloc_zero_is_unique);
 	run("malloc-alignment-usable-size", malloc_alignment_and_usable_size);
@@ -829,8 +827,9 @@ int main(int argc, char **argv)
 	run("realloc-zero-frees", realloc_zero_frees);
 	run("free-keeps-errno", free_keeps_errno);
 	run("bad-frees-reported", bad_frees_reported);
-	run("stale-class-hint", stale_class_hint);
-	run("hint-aliased-wild-frees", hint_aliased_wild_frees);
+	run("former-object-in-a-block", former_object_in_a_block);
+	run("wild-frees-far-from-objects", wild_frees_far_from_objects);
+	run("slab-page-of-another-class", slab_page_of_another_class);
 	run("double-free-by-realloc", double_free_by_realloc);
 	run("purge-lazy-gives-pages-back", purge_gives_pages_back);
 	run("drop-lazy-gives-holes-back", drop_gives_holes_back);

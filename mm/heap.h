@@ -93,6 +93,12 @@ struct heap_block;
 #define HEAP_BINS (HEAP_BINS_NEEDED <= 256 ? 256 : HEAP_BINS_NEEDED <= 512 ? 512 : \
 		   HEAP_BINS_NEEDED <= 1024 ? 1024 : 2048)
 
+/* A set of bins: a bit per bin, and a bit per word of them that is not 0. */
+struct heap_bin_set {
+	uint64_t word[HEAP_BINS / 64];
+	uint64_t words;
+};
+
 struct heap {
 	uintptr_t base, end, limit; /* mapped [base, end); may grow to limit */
 	struct heap_block *bin[HEAP_BINS]; /* each bin's free blocks, in address order */
@@ -100,6 +106,7 @@ struct heap {
 	 * head address of the bins below it (UINTPTR_MAX: none); its
 	 * children are 2n and 2n + 1, and node HEAP_BINS + i is bin i. */
 	uintptr_t lowest[HEAP_BINS];
+	struct heap_bin_set nonempty; /* the bins that hold a block: searches skip the rest */
 	uintptr_t rover;     /* next fit: where the last allocation ended */
 	unsigned rebuilds;   /* times damaged links made the bins be rebuilt */
 	enum heap_fit fit;
@@ -110,7 +117,7 @@ struct heap {
 	size_t purge_min, purge_keep; /* see struct heap_config */
 	unsigned purge_peak_pct;      /* likewise */
 	size_t purge_ref;             /* the share's base: the peak in use, decaying (over_cap) */
-	bool purge_exhausted;         /* over the cap with nothing to purge: skip the walk */
+	struct heap_bin_set purge_dirty; /* bins that may hold a block worth purging */
 	size_t split_rest;            /* the smallest rest split off as a free block */
 	unsigned char *purge_map;     /* a bit per page of [base, limit): purged */
 	uint32_t seq;        /* sequence number of the next allocation */

@@ -1509,10 +1509,16 @@ static void purge_checks_fail(void)
 	CHECK(heap_check(&fx.h, why, sizeof(why)) == 1 && strstr(why, "over the purge cap"),
 	      "heap_check: %s", why);
 	fx.h.purge_keep = SIZE_MAX;
-	fx.h.purge_exhausted = true; /* as if the walk had missed x */
-	CHECK(heap_check(&fx.h, why, sizeof(why)) == 1 && strstr(why, "given up"), "heap_check: %s",
+	struct heap_bin_set dirty = fx.h.purge_dirty;
+	memset(&fx.h.purge_dirty, 0, sizeof(dirty)); /* as if x's bin had been left unmarked */
+	CHECK(heap_check(&fx.h, why, sizeof(why)) == 1 && strstr(why, "marked clean"), "heap_check: %s",
 	      why);
-	fx.h.purge_exhausted = false;
+	fx.h.purge_dirty = dirty;
+	struct heap_bin_set nonempty = fx.h.nonempty;
+	memset(&fx.h.nonempty, 0, sizeof(nonempty)); /* as if a search could skip x's bin */
+	CHECK(heap_check(&fx.h, why, sizeof(why)) == 1 && strstr(why, "non-empty bins"), "heap_check: %s",
+	      why);
+	fx.h.nonempty = nonempty;
 	TRY(expect_consistent());
 
 	fx.h.purge_keep = 0;

@@ -362,24 +362,28 @@ static unsigned bin_of(size_t size);
 
 /* ---- sets of bins: a bitmap, and a bitmap of its words that are not 0 ---------- */
 
-_Static_assert(HEAP_BINS % 64 == 0 && HEAP_BINS / 64 <= 64, "a bit of `words` per word of bins");
+#define WORD_BITS HEAP_BIN_WORD_BITS
+#define ALL_ONES (~0ul)
+
+_Static_assert(HEAP_BINS % WORD_BITS == 0 && HEAP_BINS / WORD_BITS <= WORD_BITS,
+	       "a bit of `words` per word of bins");
 
 static void bins_add(struct heap_bin_set *s, unsigned i)
 {
-	s->word[i / 64] |= (uint64_t)1 << (i % 64);
-	s->words |= (uint64_t)1 << (i / 64);
+	s->word[i / WORD_BITS] |= 1ul << (i % WORD_BITS);
+	s->words |= 1ul << (i / WORD_BITS);
 }
 
 static void bins_del(struct heap_bin_set *s, unsigned i)
 {
-	s->word[i / 64] &= ~((uint64_t)1 << (i % 64));
-	if (!s->word[i / 64])
-		s->words &= ~((uint64_t)1 << (i / 64));
+	s->word[i / WORD_BITS] &= ~(1ul << (i % WORD_BITS));
+	if (!s->word[i / WORD_BITS])
+		s->words &= ~(1ul << (i / WORD_BITS));
 }
 
 static bool bins_has(const struct heap_bin_set *s, unsigned i)
 {
-	return s->word[i / 64] >> (i % 64) & 1;
+	return s->word[i / WORD_BITS] >> (i % WORD_BITS) & 1;
 }
 
 /* The lowest bin of s at or above i; -1 if none. */
@@ -387,16 +391,16 @@ static int bins_next(const struct heap_bin_set *s, unsigned i)
 {
 	if (i >= HEAP_BINS)
 		return -1;
-	unsigned w = i / 64;
-	uint64_t bits = s->word[w] & (~(uint64_t)0 << (i % 64));
+	unsigned w = i / WORD_BITS;
+	unsigned long bits = s->word[w] & (ALL_ONES << (i % WORD_BITS));
 	if (!bits) {
-		uint64_t above = w + 1 < 64 ? s->words & (~(uint64_t)0 << (w + 1)) : 0;
+		unsigned long above = w + 1 < WORD_BITS ? s->words & (ALL_ONES << (w + 1)) : 0;
 		if (!above)
 			return -1;
-		w = (unsigned)__builtin_ctzll(above);
+		w = (unsigned)__builtin_ctzl(above);
 		bits = s->word[w];
 	}
-	return (int)(w * 64 + (unsigned)__builtin_ctzll(bits));
+	return (int)(w * WORD_BITS + (unsigned)__builtin_ctzl(bits));
 }
 
 /* The highest bin of s below i; -1 if none. */
@@ -404,23 +408,25 @@ static int bins_prev(const struct heap_bin_set *s, unsigned i)
 {
 	if (i == 0)
 		return -1;
-	unsigned w = (i - 1) / 64;
-	uint64_t bits = s->word[w] & (~(uint64_t)0 >> (63 - (i - 1) % 64));
+	unsigned w = (i - 1) / WORD_BITS;
+	unsigned long bits = s->word[w] & (ALL_ONES >> (WORD_BITS - 1 - (i - 1) % WORD_BITS));
 	if (!bits) {
-		uint64_t below = s->words & (((uint64_t)1 << w) - 1);
+		unsigned long below = s->words & ((1ul << w) - 1);
 		if (!below)
 			return -1;
-		w = 63 - (unsigned)__builtin_clzll(below);
+		w = WORD_BITS - 1 - (unsigned)__builtin_clzl(below);
 		bits = s->word[w];
 	}
-	return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(bits));
+	return (int)(w * WORD_BITS + WORD_BITS - 1 - (unsigned)__builtin_clzl(bits));
 }
 
 /*
- * Free block b, in bin i, may be worth purging now: every way a free
- * block gets into a bin or grows in it passes here, so purge_excess can
- * skip the bins not in purge_dirty -- the big blocks it has purged
- * already, which it would otherwise step over on every call.
+ * Free block b, in bin i, may be worth purging now.  Every way a free
+ * block gets into a bin, grows in it or has its purged run cut passes
+ * here (list_insert_after, settle_purge, split_purge; heap_check holds
+ * them to it), so purge_excess can skip the bins not in purge_dirty --
+ * the big blocks it has purged already, which it would otherwise step
+ * over on every call.
  */
 static void note_purgeable(struct heap *h, const struct heap_block *b, unsigned i)
 {
@@ -433,8 +439,8 @@ static void note_purgeable(struct heap *h, const struct heap_block *b, unsigned 
  * purged run of the free block before (p_lo 0: none), [n_lo, n_hi) that
  * of the free block after.  Both lie among m's inner pages, so m keeps
  * either as it is; two become one by decommitting the pages between.
- * A merged block with enough committed inner pages may be purged again,
- * so the note that nothing could be (purge_excess) no longer holds.
+ * A merged block with enough committed inner pages may be purged again:
+ * its bin joins the ones the purge walk looks at.
  */
 static void settle_purge(struct heap *h, struct heap_block *m, uintptr_t p_lo, uintptr_t p_hi,
 			 uintptr_t n_lo, uintptr_t n_hi)
@@ -553,13 +559,13 @@ static void list_insert_after(struct heap *h, struct heap_block *after, struct h
  * `new` takes the place of `old` in bin i (the bin of old's size, before
  * any resize): for a block that stays in the same bin and between the
  * same neighbours, which spares the walk to its place.  Only pointers
- * change; new's header may be written before or after.
+ * change; new's header may be written before or after, so the callers
+ * note it for purging once it is (note_purgeable).
  */
 static void list_replace(struct heap *h, unsigned i, struct heap_block *old, struct heap_block *new)
 {
 	struct free_links *l = links(new);
 
-	note_purgeable(h, new, i);
 	*l = *links(old);
 	if (l->prev)
 		links(l->prev)->next = new;
@@ -1137,11 +1143,19 @@ static void clip_purge(const struct heap *h, struct heap_block *f, uintptr_t fro
  */
 static void split_purge(struct heap *h, struct heap_block *b, uintptr_t from, uintptr_t to)
 {
-	if (!(b->size & FLAG_PREV_IN_USE))
-		clip_purge(h, prev_block(b), from, to);
+	struct heap_block *gap = b->size & FLAG_PREV_IN_USE ? NULL : prev_block(b);
 	struct heap_block *rest = next_block(b);
-	if (rest != fence(h) && !in_use(rest))
-		clip_purge(h, rest, from, to);
+
+	if (rest == fence(h) || in_use(rest))
+		rest = NULL;
+	/* A clipped run leaves more of its block committed: worth purging again, maybe. */
+	for (int i = 0; i < 2; i++) {
+		struct heap_block *f = i ? rest : gap;
+		if (f) {
+			clip_purge(h, f, from, to);
+			note_purgeable(h, f, bin_of(block_size(f)));
+		}
+	}
 }
 
 /*
@@ -1550,7 +1564,7 @@ static void check_bins(struct heap *h, size_t free_blocks, struct invariant_chec
 		invariant_broken(c, "bins miss free blocks");
 	for (unsigned i = 0; i < HEAP_BINS; i++)
 		if (bins_has(&h->nonempty, i) != (h->bin[i] != NULL) ||
-		    !h->nonempty.word[i / 64] != !(h->nonempty.words >> (i / 64) & 1)) {
+		    !h->nonempty.word[i / WORD_BITS] != !(h->nonempty.words >> (i / WORD_BITS) & 1)) {
 			invariant_broken(c, "the set of non-empty bins is stale");
 			return;
 		}

@@ -93,10 +93,15 @@ struct heap_block;
 #define HEAP_BINS (HEAP_BINS_NEEDED <= 256 ? 256 : HEAP_BINS_NEEDED <= 512 ? 512 : \
 		   HEAP_BINS_NEEDED <= 1024 ? 1024 : 2048)
 
-/* A set of bins: a bit per bin, and a bit per word of them that is not 0. */
+/*
+ * A set of bins: a bit per bin, and a bit per word of them that is not 0.
+ * Words are the machine's (`unsigned long`), so that finding a member is
+ * one bit-scan instruction on the i386 kernel as on the 64-bit host.
+ */
+#define HEAP_BIN_WORD_BITS (8 * sizeof(unsigned long))
 struct heap_bin_set {
-	uint64_t word[HEAP_BINS / 64];
-	uint64_t words;
+	unsigned long word[HEAP_BINS / HEAP_BIN_WORD_BITS];
+	unsigned long words;
 };
 
 struct heap {

@@ -1493,6 +1493,40 @@ static void best_fit_prefers_committed(void)
 	}
 }
 
+/*
+ * An aligned allocation out of a free block whose tail is purged leaves a
+ * free gap in front of it.  The gap goes into its bin while it still
+ * carries the whole block's purged run; once the run is cut to the gap's
+ * own pages, the gap may be worth purging, and its bin must be one the
+ * purge walk looks at -- else the heap stays over its cap with a block it
+ * could purge (a review found this; the fuzzer did too).
+ */
+static void aligned_gap_of_a_purged_block(void)
+{
+	struct heap_config cfg = config(HEAP_FIRST_FIT, false);
+	cfg.purge_min = 4 * PAGE;
+	cfg.purge_keep = SIZE_MAX;
+	TRY(start_heap(&cfg, RESERVE, -1));
+	uintptr_t align = 64 * KIB;
+	uintptr_t target = (fx.h.base + 11 * PAGE + align - 1) & ~(align - 1);
+	uintptr_t front = target - 10 * PAGE; /* the free block will start here */
+	char *pad = halloc(front - fx.h.base - HDR);
+	char *a = halloc(6 * PAGE - 32), *b = halloc(7 * PAGE - HDR), *guard = halloc(100);
+	CHECK(pad && a && b && guard, "alloc");
+	CHECK((uintptr_t)a == front + HDR, "a at %p, wanted %p", (void *)a,
+	      (void *)(front + HDR));
+	fx.h.purge_keep = 0;
+	TRY(free_ok(b)); /* b's pages purged */
+	fx.h.purge_keep = SIZE_MAX;
+	TRY(free_ok(a)); /* one free block: 6 committed pages, then a purged run */
+	char *p = halloc_aligned(100, align); /* its header lands inside the purged run */
+	CHECK((uintptr_t)p == target, "aligned block at %p, wanted %p", (void *)p, (void *)target);
+	TRY(expect_consistent());
+	fx.h.purge_keep = 0;
+	heap_decay(&fx.h, 0); /* what every free ends with: back under the cap */
+	TRY(expect_consistent());
+}
+
 /* heap_check sees a heap over its cap with blocks left to purge, or a wrong purged run. */
 static void purge_checks_fail(void)
 {
@@ -1511,7 +1545,7 @@ static void purge_checks_fail(void)
 	fx.h.purge_keep = SIZE_MAX;
 	struct heap_bin_set dirty = fx.h.purge_dirty;
 	memset(&fx.h.purge_dirty, 0, sizeof(dirty)); /* as if x's bin had been left unmarked */
-	CHECK(heap_check(&fx.h, why, sizeof(why)) == 1 && strstr(why, "marked clean"), "heap_check: %s",
+	CHECK(heap_check(&fx.h, why, sizeof(why)) >= 1 && strstr(why, "marked clean"), "heap_check: %s",
 	      why);
 	fx.h.purge_dirty = dirty;
 	struct heap_bin_set nonempty = fx.h.nonempty;
@@ -2327,6 +2361,7 @@ int main(int argc, char **argv)
 	CASE(purge_share_of_a_decaying_peak);
 	CASE(best_fit_prefers_committed);
 	CASE(purge_checks_fail);
+	CASE(aligned_gap_of_a_purged_block);
 	CASE(trim_honours_keep);
 	CASE(exhaustion_backend_refuses);
 	CASE(exhaustion_at_limit);

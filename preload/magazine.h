@@ -184,7 +184,7 @@ static inline bool magazine_free_fast(void *p)
 
 	if (t->state != MAGAZINE_ACTIVE || !(k = magazine_live_class(p)))
 		return false;
-	unsigned c = (unsigned)(k - magazine_globals.tags) - 1;
+	unsigned c = k->class_index;
 	if (t->count[c] == MAGAZINE_ROUNDS || *magazine_key_word(p) == magazine_globals.key)
 		return false;
 	*magazine_key_word(p) = magazine_globals.key;

@@ -1412,11 +1412,15 @@ bool heap_free(struct heap *h, void *p, const void *caller)
 	if (!p)
 		return true;
 	int problem = free_problem(h, p, &detail);
+	struct heap_block *b = block_of(p);
+	if (problem < 0 && h->own_caller && b->caller == h->own_caller && caller != h->own_caller) {
+		problem = HEAP_ERR_INVALID_FREE;
+		detail = "the allocator's own block (a slab's page), not an allocation";
+	}
 	if (problem >= 0) {
 		report(h, (enum heap_error)problem, p, detail);
 		return false;
 	}
-	struct heap_block *b = block_of(p);
 	size_t size = block_size(b);
 	h->stats.frees++;
 	h->stats.live_blocks--;

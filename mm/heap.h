@@ -127,6 +127,9 @@ struct heap {
 	unsigned char *purge_map;     /* a bit per page of [base, limit): purged */
 	uint32_t seq;        /* sequence number of the next allocation */
 	struct heap_backend backend;
+	/* Set by the layer above (kmalloc: slab pages): blocks allocated with this
+	 * caller are its own, and only a free with the same caller may take them. */
+	const void *own_caller;
 	struct heap_stats stats;
 	/* Called for each detected error (after it is counted); may be NULL. */
 	void (*report)(struct heap *h, enum heap_error e, const void *ptr, const char *detail);
@@ -205,7 +208,9 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, const void *caller);
 /*
  * Free `p` (NULL is ignored).  Returns true, or false when the call was
  * refused: p is not a live block of this heap, or its red zone or header is
- * damaged (reported through h->report and counted).
+ * damaged, or it is one of the layer above's own blocks (allocated with
+ * `caller` h->own_caller) and this call is not from that layer (passing
+ * the same caller): reported through h->report and counted.
  */
 bool heap_free(struct heap *h, void *p, const void *caller);
 

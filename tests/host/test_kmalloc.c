@@ -607,11 +607,37 @@ static void slabs_with_headers_in_pages(void)
 /*
  * With a table, a slab page is all objects, and the header read is the
  * table's: damage to it (not to the page) makes frees of the slab's
- * objects refused and kalloc_check complain, until it is repaired.  (Not
- * object 0's: at the page's start, it is where the slab's heap block
- * starts, and with the header unreadable the heap would take the free.)
+ * objects refused and kalloc_check complain, until it is repaired.  That
+ * holds for object 0 too, though it starts where the slab's heap block
+ * does: with the header unreadable the free reaches the heap, which
+ * refuses it because the block is a slab page (heap.h, own_caller).
  * A table with a region that does not start on a slab boundary is refused.
  */
+/* Allocate 16-byte objects until one starts a slab page; damage its header and free it. */
+static void object_zero_behind_a_damaged_header(void)
+{
+	enum { MAX = 2 * SLAB_MAX_OBJECTS };
+	static void *objects[MAX];
+	unsigned n = 0;
+	char *zero = NULL;
+
+	while (n < MAX && !zero) {
+		char *q = objects[n++] = kalloc_alloc(&ka, 16, CALLER(47));
+		if (q && (uintptr_t)q % SLAB_SIZE == 0)
+			zero = q;
+	}
+	CHECK(zero, "no 16-byte object started a slab page in %u allocations", n);
+	struct slab *s = slab_header(&ka.slab_pages, zero);
+	size_t heap_frees = ka.heap.stats.frees;
+	uint32_t magic = s->magic;
+	s->magic ^= 1;
+	CHECK(!kalloc_free(&ka, zero, CALLER(48)), "free of object 0 through a damaged header accepted");
+	CHECK(ka.heap.stats.frees == heap_frees, "the heap took the slab's page");
+	s->magic = magic;
+	for (unsigned i = 0; i < n; i++)
+		CHECK(kalloc_free(&ka, objects[i], CALLER(48)), "free %u refused after the repair", i);
+}
+
 static void slabs_with_headers_in_a_table(void)
 {
 	run_model(true);
@@ -632,6 +658,9 @@ static void slabs_with_headers_in_a_table(void)
 	CHECK(!kalloc_free(&ka, p, CALLER(46)), "free through a damaged header accepted");
 	CHECK(kalloc_check(&ka, why, sizeof(why)) > 0, "kalloc_check missed a damaged header");
 	s->magic = magic;
+	object_zero_behind_a_damaged_header();
+	if (check_failed)
+		return;
 	CHECK(kalloc_free(&ka, p, CALLER(46)), "free refused after the repair");
 	if (p != zero)
 		CHECK(kalloc_free(&ka, zero, CALLER(46)), "free of object 0 refused");

@@ -764,7 +764,7 @@ static bool purge_bin(struct heap *h, unsigned i)
  * order, so the walk goes bin by bin from the largest blocks down,
  * through the bins that may hold something worth purging (purge_dirty):
  * without that, every call stepped again over the big blocks purged by
- * the calls before (a fifth of the heap's instructions on `mixed`).
+ * the calls before.
  */
 static __attribute__((noinline)) void purge_walk(struct heap *h)
 {

@@ -47,13 +47,6 @@ static const char *const class_names[KMALLOC_CLASSES] = {
 };
 
 /*
- * A slab is a heap block aligned to SLAB_SIZE that ends where the next
- * page's block header must start: so a heap block takes exactly one page
- * and slab pages can lie back to back.  Were it a whole page, the header
- * of the next block would have to sit in the last bytes of this one, and
- * every slab would leave a gap of a page less a header behind it.
- */
-/*
  * The caller recorded for the general heap's blocks that are this layer's
  * own -- slab pages, the huge table -- rather than allocations: the heap
  * refuses to free them for anyone else (heap.h, own_caller), and leak
@@ -65,6 +58,13 @@ static const char *const class_names[KMALLOC_CLASSES] = {
 static const char own_block;
 #define OWN ((const void *)&own_block)
 
+/*
+ * A slab is a heap block aligned to SLAB_SIZE that ends where the next
+ * page's block header must start: so a heap block takes exactly one page
+ * and slab pages can lie back to back.  Were it a whole page, the header
+ * of the next block would have to sit in the last bytes of this one, and
+ * every slab would leave a gap of a page less a header behind it.
+ */
 static void *slab_page_get(void *ctx)
 {
 	struct kalloc *ka = ctx;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """side_by_side.py - one bench_heap workload under several allocators, runs interleaved.
 
-    bench/side_by_side.py [-r ROUNDS] [-s SCALE] [-w WORKLOAD] [-c] LIB... (a path, or glibc)
+    bench/side_by_side.py [-r ROUNDS] [-s SCALE] [-w WORKLOAD] [-c | -p] LIB... (a path, or glibc)
 
 A LIB may carry settings for its runs alone after an @, for instance
 build/host/libkheap.so@KHEAP_PURGE_EAGER=1,KHEAP_PURGE_PEAK_PCT=10.
@@ -16,6 +16,13 @@ wall time.  Prints, per library, the minimum, the median and every run,
 sorted.  BENCH_SEED and the KHEAP_* settings pass through the environment.
 The side-by-side figures in docs/design/heap.md and docs/benchmarks.md were
 taken with it.
+
+With -p, every other round runs the libraries in reverse order, and each
+library's time in a round is divided by the first library's in the same
+round: the median and quartiles of those ratios rank two builds when the
+machine's speed drifts between minutes, which moves both alike (run it
+pinned to one CPU, `taskset -c 1 bench/side_by_side.py -p ...`, so that
+the two runs of a round see the same core).
 
 With -c, each library runs once under valgrind's cachegrind instead,
 which counts per operation the instructions executed and the data misses
@@ -88,6 +95,9 @@ def main():
     ap.add_argument('-w', '--workload', default='churn')
     ap.add_argument('-c', '--count', action='store_true',
                     help='count instructions and cache misses with cachegrind instead of timing')
+    ap.add_argument('-p', '--paired', action='store_true',
+                    help='every other round in reverse order, and each LIB\'s per-round time '
+                         'over the first LIB\'s: median and quartiles of the ratios')
     ap.add_argument('libs', nargs='+')
     a = ap.parse_args()
     if a.count:
@@ -97,13 +107,19 @@ def main():
                   f'L2 misses {l2:6.3f} per op')
         return
     runs = {lib: [] for lib in a.libs}
-    for _ in range(a.rounds):
-        for lib in a.libs:
+    for r in range(a.rounds):
+        for lib in a.libs if r % 2 == 0 or not a.paired else reversed(a.libs):
             runs[lib].append(run_once(lib, a.workload, a.scale))
     for lib in a.libs:
         v = sorted(runs[lib])
         print(f'{label(lib):40s} min {v[0]:7.1f} median {v[len(v) // 2]:7.1f} | ' +
               ' '.join(f'{x:.1f}' for x in v))
+    if a.paired:
+        first = runs[a.libs[0]]
+        for lib in a.libs[1:]:
+            q = sorted(x / y for x, y in zip(runs[lib], first))
+            print(f'{label(lib):40s} / first: median ratio {q[len(q) // 2]:.3f}, '
+                  f'quartiles {q[len(q) // 4]:.3f} {q[3 * len(q) // 4]:.3f}')
 
 
 if __name__ == '__main__':

@@ -157,9 +157,9 @@ $(PRELOAD_LIB): $(PRELOAD_SRC) preload/*.h mm/heap.h mm/slab.h mm/kmalloc.h
 	@mkdir -p $(HOST)
 	$(CC) $(PRELOAD_CFLAGS) -shared -Wl,-z,defs -o $@ $(PRELOAD_SRC) -lpthread
 
-$(HOST)/preload_%: tests/preload/%.c
+$(HOST)/preload_%: tests/preload/%.c mm/heap.h
 	@mkdir -p $(HOST)
-	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $< -lpthread
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -o $@ $< -lpthread
 
 # The heap benchmark runs programs on the library, so it needs it built.
 $(HOST)/bench_heap: $(HEAP_BENCH_SRC) bench/*.h $(HEAP_CORE) mm/*.h $(PRELOAD_LIB)

@@ -682,24 +682,22 @@ static void release_block(struct heap *h, struct heap_block *b);
 
 /*
  * The share is taken of the peak in use, but a peak that decays: each
- * free moves it 1/2^PURGE_REF_DECAY of the way down to the bytes in use
- * now.  A heap whose live set stays near its peak (the host's `mixed`
- * benchmark) keeps nearly the whole share; one whose live set fell for
- * good gives its holes back after some tens of thousands of frees, where
- * a peak that never fell kept them committed for the rest of the
- * process.  The frees that count are the heap's own and those its front
- * reports through heap_decay (slab objects, another heap's blocks), so
- * that a program that goes on working in other sizes after the drop
- * lets the holes go too.
+ * free moves it 1/2^purge_decay of the way down to the bytes in use now
+ * (rounded up, so that it gets all the way).  A heap whose live set stays
+ * near its peak (the host's `mixed` benchmark) keeps nearly the whole
+ * share; one whose live set fell for good gives its holes back after
+ * some 2^purge_decay frees, where a peak that never fell kept them
+ * committed for the rest of the process.  The frees that count are the
+ * heap's own and those its front reports through heap_decay (slab
+ * objects, another heap's blocks), so that a program that goes on
+ * working in other sizes after the drop lets the holes go too.
  */
-#define PURGE_REF_DECAY 14
-
 static void sink_peak(struct heap *h, unsigned frees)
 {
-	size_t gap = h->purge_ref - h->stats.in_use;
-	size_t step = (gap >> PURGE_REF_DECAY) * frees;
+	uint64_t gap = h->purge_ref - h->stats.in_use;
+	uint64_t step = (gap * frees + ((uint64_t)1 << h->purge_decay) - 1) >> h->purge_decay;
 
-	h->purge_ref -= step < gap ? step : gap;
+	h->purge_ref -= (size_t)(step < gap ? step : gap);
 }
 
 /*
@@ -894,6 +892,7 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 		h->purge_min = cfg->purge_min;
 		h->purge_keep = cfg->purge_keep;
 		h->purge_peak_pct = cfg->purge_peak_pct;
+		h->purge_decay = !cfg->purge_decay ? HEAP_PURGE_DECAY : cfg->purge_decay < 48 ? cfg->purge_decay : 48;
 		h->purge_map = cfg->purge_map;
 	}
 	h->fit = cfg->fit;

@@ -121,6 +121,7 @@ struct heap {
 	size_t keep;         /* never shrink the region below this many bytes */
 	size_t purge_min, purge_keep; /* see struct heap_config */
 	unsigned purge_peak_pct;      /* likewise */
+	unsigned purge_decay;         /* likewise, never 0 */
 	size_t purge_ref;             /* the share's base: the peak in use, decaying (over_cap) */
 	struct heap_bin_set purge_dirty; /* bins that may hold a block worth purging */
 	size_t split_rest;            /* the smallest rest split off as a free block */
@@ -147,6 +148,14 @@ struct heap_block_info {
 union slab_record;
 
 /* How a heap behaves; fixed at heap_init. */
+/*
+ * The default purge_decay: a peak that sinks over about a million frees.
+ * At 2^14 the host's `mixed` benchmark, whose live set wanders below its
+ * peak, made four times the madvise calls and purged twice the pages for
+ * the same footprint (docs/design/heap.md, *A peak that sinks*).
+ */
+#define HEAP_PURGE_DECAY 20
+
 struct heap_config {
 	size_t page_size;   /* the backend's unit */
 	size_t initial;     /* bytes mapped at once (the initial reserve) */
@@ -172,6 +181,13 @@ struct heap_config {
 	 * read.  Purging needs it. */
 	unsigned char *purge_map;
 	unsigned purge_peak_pct; /* the share of the peak, with purge_keep above (0: none) */
+	/*
+	 * How slowly that peak sinks to the bytes in use: each free moves it
+	 * 1/2^purge_decay of the way down (0: HEAP_PURGE_DECAY; at most 48), so
+	 * a live set that fell for good lets its holes go after some
+	 * 2^purge_decay frees.
+	 */
+	unsigned purge_decay;
 	/*
 	 * The smallest request the heap expects, aligned ones aside (0: any).
 	 * A free block too small for it could serve only an aligned request,

@@ -91,8 +91,9 @@
  * 1.126 without purging; 1.092 and 1.101 at 8%), with as many page
  * faults as without purging; `realloc` 1.089.  Blocks from 32 KiB kept
  * `realloc` at 1.102 where 64 KiB made it 1.119 (docs/design/heap.md
- * has the tables).  KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP (KiB) and
- * KHEAP_PURGE_PEAK_PCT override them, for measuring; KHEAP_PURGE_MIN=0
+ * has the tables).  KHEAP_PURGE_MIN, KHEAP_PURGE_KEEP (KiB),
+ * KHEAP_PURGE_PEAK_PCT and KHEAP_PURGE_DECAY (the heap's purge_decay)
+ * override them, for measuring; KHEAP_PURGE_MIN=0
  * turns purging off; KHEAP_PURGE_EAGER=1 gives purged frames back at once
  * (at 6%, twice the page faults of lazy purging on `mixed`).
  */
@@ -161,7 +162,8 @@ static bool start(void)
 		.page_size = REGION_PAGE, .initial = HEAP_INITIAL, .grow_step = HEAP_GROW_STEP,
 		.keep = HEAP_INITIAL, .fit = HEAP_FIRST_FIT, .debug = debug_requested(),
 		.purge_min = purge_min, .purge_keep = purge_keep, .purge_map = maps,
-		.purge_peak_pct = purge_peak_pct, .split_min = number_setting("KHEAP_SPLIT_MIN", 0, 0),
+		.purge_peak_pct = purge_peak_pct,
+		.purge_decay = (unsigned)number_setting("KHEAP_PURGE_DECAY", 0, 0), .split_min = number_setting("KHEAP_SPLIT_MIN", 0, 0),
 		.slab_records = table ? (union slab_record *)slab_table.entries : NULL,
 	};
 	/* The big heap keeps only a page mapped when it is empty. */

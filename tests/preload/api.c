@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mm/heap.h" /* HEAP_PURGE_DECAY */
+
 #define PAGE 4096
 
 static int failures;
@@ -456,7 +458,8 @@ static bool purge_gives_pages_back(void)
  * A live set that falls for good must let its holes go: the peak the
  * purge cap is a share of sinks with every free (mm/heap.c, purge_ref).
  * n blocks of `size` to `size + span` bytes, 15 of every 16 freed, then
- * 100 000 more mallocs and frees of 1-2 KiB: at least half the holes'
+ * twice 2^HEAP_PURGE_DECAY (about two million) more mallocs and frees of
+ * 1-2 KiB, which sink the peak to a seventh of the way: at least half the holes'
  * bytes must show as LazyFree or have left RSS (eagerly: left RSS).
  */
 static bool drop_gives_holes_back_of(int n, size_t size, size_t span)
@@ -481,7 +484,7 @@ static bool drop_gives_holes_back_of(int n, size_t size, size_t span)
 	for (int i = 0; i < n; i++)
 		if (i % 16)
 			free(block[i]);
-	for (int k = 0; k < 100000; k++)
+	for (long k = 0; k < 2L << HEAP_PURGE_DECAY; k++)
 		free(opaque(malloc(1025 + k % 1024)));
 	long left = rss - smaps_kib("Rss"), lazied = smaps_kib("LazyFree") - lazy;
 	for (int i = 0; i < n; i += 16)

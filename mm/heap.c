@@ -286,7 +286,7 @@ static void note_committed(struct heap *h)
 /* Mark the pages [lo, hi) purged or not in the map. */
 static void map_pages(struct heap *h, uintptr_t lo, uintptr_t hi, bool purged)
 {
-	for (size_t page = (lo - h->base) / h->page_size; lo < hi; lo += h->page_size, page++) {
+	for (size_t page = (lo - h->base) >> h->page_shift; lo < hi; lo += h->page_size, page++) {
 		if (purged)
 			h->purge_map[page / 8] |= (unsigned char)(1u << (page % 8));
 		else
@@ -715,7 +715,7 @@ static bool over_cap(const struct heap *h)
 	size_t peak = h->purge_ref;
 
 	return h->stats.free_bytes - h->stats.purged > h->purge_keep &&
-	       (!h->purge_peak_pct || h->stats.committed > peak + peak / 100 * h->purge_peak_pct);
+	       (!h->purge_share || h->stats.committed > peak + (size_t)((uint64_t)peak * h->purge_share >> 16));
 }
 
 /* Decommit every inner page of free block f that is still committed. */
@@ -886,12 +886,13 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	h->base = h->end = base;
 	h->limit = limit;
 	h->page_size = page_size;
+	h->page_shift = page_size ? (unsigned)__builtin_ctzl((unsigned long)page_size) : 0;
 	h->grow_step = align_up(cfg->grow_step > page_size ? cfg->grow_step : page_size, page_size);
 	h->keep = align_up(cfg->keep, page_size); /* trimming works in whole pages */
 	if (backend->commit && backend->decommit && cfg->purge_map) { /* else purging is off */
 		h->purge_min = cfg->purge_min;
 		h->purge_keep = cfg->purge_keep;
-		h->purge_peak_pct = cfg->purge_peak_pct;
+		h->purge_share = (uint32_t)(((size_t)(cfg->purge_peak_pct < 1000 ? cfg->purge_peak_pct : 1000) << 16) / 100);
 		h->purge_decay = !cfg->purge_decay ? HEAP_PURGE_DECAY : cfg->purge_decay < 48 ? cfg->purge_decay : 48;
 		h->purge_map = cfg->purge_map;
 	}
@@ -900,8 +901,8 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	h->split_rest = cfg->split_min ? block_need(h, cfg->split_min) : MIN_BLOCK;
 	h->backend = *backend;
 	size_t initial = align_up(cfg->initial > page_size ? cfg->initial : page_size, page_size);
-	if (base % page_size || limit <= base || initial > limit - base ||
-	    !backend->grow(backend->ctx, base, initial))
+	if (!page_size || page_size & (page_size - 1) || base % page_size || limit <= base ||
+	    initial > limit - base || !backend->grow(backend->ctx, base, initial))
 		return false;
 	h->end = base + initial;
 	struct heap_block *first = (struct heap_block *)base;

@@ -118,9 +118,10 @@ struct heap {
 	bool debug;          /* red zones and poisoning */
 	size_t grow_step;    /* grow by at least this much (a page multiple) */
 	size_t page_size;
+	unsigned page_shift;          /* log2 of page_size: a page's number is a shift, not a division */
 	size_t keep;         /* never shrink the region below this many bytes */
 	size_t purge_min, purge_keep; /* see struct heap_config */
-	unsigned purge_peak_pct;      /* likewise */
+	uint32_t purge_share;         /* purge_peak_pct, in 65536ths (a multiply, not a division, per free) */
 	unsigned purge_decay;         /* likewise, never 0 */
 	size_t purge_ref;             /* the share's base: the peak in use, decaying (over_cap) */
 	struct heap_bin_set purge_dirty; /* bins that may hold a block worth purging */
@@ -157,7 +158,7 @@ union slab_record;
 #define HEAP_PURGE_DECAY 20
 
 struct heap_config {
-	size_t page_size;   /* the backend's unit */
+	size_t page_size;   /* the backend's unit, a power of two */
 	size_t initial;     /* bytes mapped at once (the initial reserve) */
 	size_t grow_step;   /* grow by at least this much */
 	size_t keep;        /* never shrink below this many bytes */
@@ -180,7 +181,7 @@ struct heap_config {
 	 * there, so that a stale pointer into one is refused without being
 	 * read.  Purging needs it. */
 	unsigned char *purge_map;
-	unsigned purge_peak_pct; /* the share of the peak, with purge_keep above (0: none) */
+	unsigned purge_peak_pct; /* the share of the peak, with purge_keep above (0: none; at most 1000) */
 	/*
 	 * How slowly that peak sinks to the bytes in use: each free moves it
 	 * 1/2^purge_decay of the way down (0: HEAP_PURGE_DECAY; at most 48), so
@@ -275,7 +276,7 @@ void heap_decay(struct heap *h, unsigned frees);
 /* Is the page holding `addr` (inside the region) purged: must it not be read? */
 static inline bool heap_page_purged(const struct heap *h, uintptr_t addr)
 {
-	size_t page = (addr - h->base) / h->page_size;
+	size_t page = (addr - h->base) >> h->page_shift;
 	return h->purge_map && (h->purge_map[page / 8] >> (page % 8) & 1);
 }
 

@@ -182,8 +182,11 @@ static void note_peaks(struct kalloc *ka)
 		ka->stats.peak_heaps_requested = requested;
 }
 
+/* The smallest class for `size`, or NULL: the heaps' requests (most of a mixed load's time) fail the first test. */
 static struct kmem_cache *class_for(struct kalloc *ka, size_t size)
 {
+	if (size > class_sizes[KMALLOC_CLASSES - 1])
+		return NULL;
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
 		if (size <= class_sizes[i])
 			return &ka->classes[i];

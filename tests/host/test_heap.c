@@ -799,6 +799,12 @@ static void init_refusals(void)
 	CHECK(!heap_init(&h, top - 8 * PAGE + 16, top, &cfg, &backend), "unaligned base taken");
 	CHECK(!heap_init(&h, top - 8 * PAGE, top - 8 * PAGE, &cfg, &backend), "empty range taken");
 	CHECK(!heap_init(&h, top - 2 * PAGE, top, &cfg, &backend), "initial > limit taken");
+	struct heap_config odd = cfg;
+	odd.page_size = odd.initial = 3 * PAGE; /* pages are numbered by a shift: a power of two only */
+	uintptr_t at = (top - 8 * PAGE) / (3 * PAGE) * (3 * PAGE);
+	CHECK(!heap_init(&h, at, top, &odd, &backend), "page size of 3 pages taken");
+	odd.page_size = 0;
+	CHECK(!heap_init(&h, top - 8 * PAGE, top, &odd, &backend), "page size 0 taken");
 	CHECK_EQ(fx.arena.misuse, 0);
 	CHECK(!heap_init(&h, top - 8 * PAGE, top, &cfg, &never), "failed backend ignored");
 }

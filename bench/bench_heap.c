@@ -1,7 +1,8 @@
 /*
  * bench_heap.c - the kernel's allocator (as build/host/libkheap.so) against
  * glibc's malloc, mimalloc and jemalloc, in one run, plus the general
- * heap's design measurements (heap_experiments.h).
+ * heap's design measurements (heap_experiments.h) and the price of a
+ * purged page (heap_purge_cost.h).
  *
  * How.  Each measurement is a fresh process started with the allocator's
  * shared library in LD_PRELOAD (heap_spawn.h): either this program again
@@ -42,6 +43,7 @@
 #include <unistd.h>
 
 #include "heap_experiments.h"
+#include "heap_purge_cost.h"
 #include "heap_spawn.h"
 #include "heap_workloads.h"
 #include "preload/kheap_preload.h"
@@ -552,6 +554,23 @@ static void print_experiment(const struct experiment_table *t)
 	printf("\n");
 }
 
+static void print_purge_cost(const struct purge_cost_table *t)
+{
+	printf("### Purging: what a purged page costs on this machine\n\n"
+	       "(a 64 MiB region written once; %u rounds of: purge a run of pages, write each again, "
+	       "read 512 random pages of the region; ns per purged page, the writes and reads over "
+	       "the same rounds without purging)\n\n",
+	       t->rounds);
+	printf("| purge | madvise | writing the page again | the round's other reads | total |\n"
+	       "|---|--:|--:|--:|--:|\n");
+	for (unsigned i = 0; i < t->rows; i++) {
+		const struct purge_cost_row *r = &t->row[i];
+		printf("| %s | %.0f | %.0f | %.0f | %.0f |\n", r->label, r->call_ns, r->rewrite_ns,
+		       r->others_ns, r->call_ns + r->rewrite_ns + r->others_ns);
+	}
+	printf("\n");
+}
+
 /* ---- data for the plots ----------------------------------------------------------------------- */
 
 static FILE *data_file(const struct config *cfg, const char *name)
@@ -623,13 +642,16 @@ static struct cell program_cells[PROGRAMS][ALLOCATORS];
 static bool run_experiments(const struct config *cfg)
 {
 	static struct experiment_table fits, small, growth;
+	static struct purge_cost_table purge;
 	bool ok = experiment_fits(&fits, cfg->experiment_scale);
 
 	ok &= experiment_small_objects(&small, cfg->experiment_scale);
 	ok &= experiment_growth(&growth, cfg->experiment_scale);
+	ok &= experiment_purge_cost(&purge, cfg->experiment_scale);
 	print_experiment(&fits);
 	print_experiment(&small);
 	print_experiment(&growth);
+	print_purge_cost(&purge);
 	if (cfg->data_dir)
 		write_growth(cfg, &growth);
 	return ok;

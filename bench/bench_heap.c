@@ -557,16 +557,20 @@ static void print_experiment(const struct experiment_table *t)
 static void print_purge_cost(const struct purge_cost_table *t)
 {
 	printf("### Purging: what a purged page costs on this machine\n\n"
-	       "(a 64 MiB region written once; %u rounds of: purge a run of pages, write each again, "
-	       "read 512 random pages of the region; ns per purged page, the writes and reads over "
-	       "the same rounds without purging)\n\n",
-	       t->rounds);
-	printf("| purge | madvise | writing the page again | the round's other reads | total |\n"
-	       "|---|--:|--:|--:|--:|\n");
+	       "(a %zu MiB region written once; %u rounds of: purge a run of pages, write each again, "
+	       "read %u random pages of the region, alternating with the same rounds without the "
+	       "purge; ns per purged page)\n\n",
+	       t->region_bytes >> 20, t->rounds, t->reads);
+	if (!t->rows)
+		printf("(no region: mmap failed)\n\n");
+	printf("| purge | madvise | writing the page again | both |\n|---|--:|--:|--:|\n");
 	for (unsigned i = 0; i < t->rows; i++) {
 		const struct purge_cost_row *r = &t->row[i];
-		printf("| %s | %.0f | %.0f | %.0f | %.0f |\n", r->label, r->call_ns, r->rewrite_ns,
-		       r->others_ns, r->call_ns + r->rewrite_ns + r->others_ns);
+		if (r->measured)
+			printf("| %s | %.0f | %.0f | %.0f |\n", r->label, r->call_ns, r->rewrite_ns,
+			       r->call_ns + r->rewrite_ns);
+		else
+			printf("| %s | refused | - | - |\n", r->label);
 	}
 	printf("\n");
 }
@@ -647,7 +651,7 @@ static bool run_experiments(const struct config *cfg)
 
 	ok &= experiment_small_objects(&small, cfg->experiment_scale);
 	ok &= experiment_growth(&growth, cfg->experiment_scale);
-	ok &= experiment_purge_cost(&purge, cfg->experiment_scale);
+	experiment_purge_cost(&purge, cfg->experiment_scale); /* the machine's, not ours: no verdict */
 	print_experiment(&fits);
 	print_experiment(&small);
 	print_experiment(&growth);

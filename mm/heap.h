@@ -122,7 +122,7 @@ struct heap {
 	size_t keep;         /* never shrink the region below this many bytes */
 	size_t purge_min, purge_keep; /* see struct heap_config */
 	uint32_t purge_share;         /* purge_peak_pct, in 65536ths (a multiply, not a division, per free) */
-	unsigned purge_decay;         /* likewise, never 0 */
+	unsigned purge_decay;         /* the config's, or HEAP_PURGE_DECAY (0 where purging is off) */
 	size_t purge_ref;             /* the share's base: the peak in use, decaying (over_cap) */
 	struct heap_bin_set purge_dirty; /* bins that may hold a block worth purging */
 	size_t split_rest;            /* the smallest rest split off as a free block */
@@ -148,15 +148,16 @@ struct heap_block_info {
 
 union slab_record;
 
-/* How a heap behaves; fixed at heap_init. */
 /*
  * The default purge_decay: a peak that sinks over about a million frees.
  * At 2^14 the host's `mixed` benchmark, whose live set wanders below its
- * peak, made four times the madvise calls and purged twice the pages for
- * the same footprint (docs/design/heap.md, *A peak that sinks*).
+ * peak, made four times the purging madvise calls and purged three times
+ * the pages, for a heap ratio 0.2-0.4 points lower (docs/design/heap.md, *A
+ * slower sink*).
  */
 #define HEAP_PURGE_DECAY 20
 
+/* How a heap behaves; fixed at heap_init. */
 struct heap_config {
 	size_t page_size;   /* the backend's unit, a power of two */
 	size_t initial;     /* bytes mapped at once (the initial reserve) */

@@ -127,7 +127,8 @@ bool kalloc_init(struct kalloc *ka, uintptr_t base, uintptr_t limit, const struc
 bool kalloc_big_heap(struct kalloc *ka, uintptr_t base, uintptr_t limit, size_t big_min,
 		     const struct heap_config *cfg, const struct heap_backend *backend)
 {
-	if (!cfg->page_size || base % cfg->page_size || limit <= base || !big_min)
+	if (!cfg->page_size || cfg->page_size & (cfg->page_size - 1) || base % cfg->page_size ||
+	    limit <= base || !big_min)
 		return false;
 	ka->big_setup = (struct kalloc_big_setup){ base, limit, *cfg, *backend };
 	ka->big_min = big_min;
@@ -182,15 +183,14 @@ static void note_peaks(struct kalloc *ka)
 		ka->stats.peak_heaps_requested = requested;
 }
 
-/* The smallest class for `size`, or NULL: the heaps' requests (most of a mixed load's time) fail the first test. */
+/* The smallest class for `size`, or NULL (the heaps' requests: one compare). */
 static struct kmem_cache *class_for(struct kalloc *ka, size_t size)
 {
 	if (size > class_sizes[KMALLOC_CLASSES - 1])
 		return NULL;
-	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
+	for (unsigned i = 0;; i++)
 		if (size <= class_sizes[i])
 			return &ka->classes[i];
-	return NULL;
 }
 
 /* ---- the huge table -------------------------------------------------------- */

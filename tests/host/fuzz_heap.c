@@ -549,13 +549,17 @@ static bool start(struct input *in)
 	};
 	size_t limit = (16 + take(in, 1) % 64 * 16) * PAGE;
 	unsigned budget = (unsigned)take(in, 1) % 16;
-	c.split_min = take(in, 1) % 4 * 1500; /* rests below it stay with the block */
+	unsigned extra = (unsigned)take(in, 1);
+	c.split_min = extra % 4 * 1500; /* rests below it stay with the block */
+	/* in half the heaps a peak that sinks within a few frees, so that a
+	 * short input sees it move (the default takes a million) */
+	c.purge_decay = extra / 4 % 2 ? 1 + extra / 8 % 12 : 0;
 
 	trace("heap: %s%s, initial %zu, step %zu, keep %zu, limit %zu, %u grows allowed, "
-	      "purge from %zu keeping %zu or %u%% over the peak, split from %zu\n",
+	      "purge from %zu keeping %zu or %u%% over the peak (decay %u), split from %zu\n",
 	      (const char *[]){ "first fit", "next fit", "best fit" }[c.fit],
 	      c.debug ? ", debug" : "", c.initial, c.grow_step, c.keep, limit, budget, c.purge_min,
-	      c.purge_keep, c.purge_peak_pct, c.split_min);
+	      c.purge_keep, c.purge_peak_pct, c.purge_decay, c.split_min);
 	memset(&m, 0, sizeof(m));
 	m.keep = (c.keep + PAGE - 1) / PAGE * PAGE;
 	m.a.reserve = limit;

@@ -1392,13 +1392,14 @@ static void purge_cap_keep(void)
  * 40 KiB, each with a small live block after it so that freed ones
  * never merge.
  */
-static void start_share_heap(enum heap_fit fit, bool debug, char **blk, int n)
+static void start_share_heap(enum heap_fit fit, bool debug, unsigned decay, char **blk, int n)
 {
 	struct heap_config cfg = config(fit, debug);
 
 	cfg.purge_min = 4 * PAGE;
 	cfg.purge_keep = 0;
 	cfg.purge_peak_pct = 10;
+	cfg.purge_decay = decay;
 	TRY(start_heap(&cfg, RESERVE, -1));
 	for (int i = 0; i < n; i++) {
 		blk[i] = halloc(40 * KIB);
@@ -1410,8 +1411,9 @@ static void purge_cap_peak_share(void)
 {
 	for (int debug = 0; debug <= 1; debug++) {
 		char *blk[10];
-		TRY(start_share_heap(HEAP_BEST_FIT, debug, blk, 10));
-		size_t peak = fx.h.stats.peak_in_use, cap = peak + peak / 100 * 10;
+		TRY(start_share_heap(HEAP_BEST_FIT, debug, 0, blk, 10));
+		/* 10%, which the heap's share in 65536ths never exceeds */
+		size_t peak = fx.h.stats.peak_in_use, cap = peak + peak / 10;
 		uint64_t purges = fx.h.stats.purges;
 		for (int i = 0; i < 10; i += 2)
 			TRY(free_ok(blk[i]));
@@ -1446,9 +1448,11 @@ static void purge_share_of_a_decaying_peak(void)
 {
 	char *blk[32];
 
-	TRY(start_share_heap(HEAP_FIRST_FIT, false, blk, 32));
-	CHECK_EQ(fx.h.purge_decay, HEAP_PURGE_DECAY); /* the config left it 0 */
-	fx.h.purge_decay = 12;
+	TRY(start_share_heap(HEAP_FIRST_FIT, false, 0, blk, 1));
+	CHECK_EQ(fx.h.purge_decay, HEAP_PURGE_DECAY); /* 0: the default */
+	TRY(start_share_heap(HEAP_FIRST_FIT, false, 49, blk, 1));
+	CHECK_EQ(fx.h.purge_decay, 48); /* at most 48: the rounding's 2^decay - 1 must not overflow */
+	TRY(start_share_heap(HEAP_FIRST_FIT, false, 12, blk, 32));
 	for (int i = 0; i < 32; i++)
 		if (i % 4)
 			TRY(free_ok(blk[i]));

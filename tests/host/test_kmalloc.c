@@ -374,6 +374,11 @@ static void start_with_big_heap(void)
 	start(0);
 	CHECK(!kalloc_big_heap(&ka, (uintptr_t)reservation + 1, (uintptr_t)reservation + RESERVE,
 			       BIG_MIN, &cfg, &heap), "an unaligned big region was accepted");
+	struct heap_config odd = cfg;
+	odd.page_size = 3 * PAGE; /* as heap_init would refuse it, at the first big allocation */
+	uintptr_t at = ((uintptr_t)reservation + RESERVE / 2) / odd.page_size * odd.page_size + odd.page_size;
+	CHECK(!kalloc_big_heap(&ka, at, (uintptr_t)reservation + RESERVE, BIG_MIN, &odd, &heap),
+	      "a page size of three pages was accepted");
 	CHECK(kalloc_big_heap(&ka, (uintptr_t)reservation + RESERVE / 2, (uintptr_t)reservation + RESERVE,
 			      BIG_MIN, &cfg, &heap), "kalloc_big_heap refused");
 	ka.heap.limit = (uintptr_t)reservation + RESERVE / 2; /* the halves must not meet */

@@ -125,17 +125,18 @@ static void flush_batch(unsigned c)
 /* The slow paths are kept out of line, so the fast ones need no stack frame. */
 #define SLOW __attribute__((noinline, cold))
 
-/*
- * The frees a magazine took never reached the heaps, whose purge peaks
- * sink with frees (heap_decay): a batch moved under the lock stands for
- * BATCH of them.  Work that only cycles objects through a magazine takes
- * no lock and moves nothing.
- */
 static SLOW void flush(unsigned c)
 {
 	spin_lock(lock);
 	flush_batch(c);
-	kalloc_decay(magazine_globals.ka, BATCH);
+	spin_unlock(lock);
+}
+
+SLOW void magazine_frees_heard(void)
+{
+	magazine_tls.frees = 0;
+	spin_lock(lock);
+	kalloc_decay(magazine_globals.ka, MAGAZINE_FREES_HEARD);
 	spin_unlock(lock);
 }
 
@@ -147,7 +148,6 @@ static SLOW bool refill(unsigned c)
 	struct depot *d = &depot[c];
 
 	spin_lock(lock);
-	kalloc_decay(magazine_globals.ka, BATCH);
 	if (d->batches) {
 		memcpy(round, d->batch[--d->batches], sizeof(d->batch[0]));
 		*count = BATCH;

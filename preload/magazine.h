@@ -42,6 +42,17 @@ void *magazine_alloc(size_t size);
 bool magazine_free(void *p);
 
 /*
+ * The heaps' purge caps are shares of peaks that sink with every free
+ * (mm/heap.c, heap_decay), and a free a magazine takes reaches no heap.
+ * Every MAGAZINE_FREES_HEARD of them, the fast free calls this, which
+ * takes the lock once to let the peaks sink by as many: so a program
+ * that, after its live set fell, only cycles small objects through its
+ * magazines still lets the holes go.
+ */
+#define MAGAZINE_FREES_HEARD 4096u
+void magazine_frees_heard(void);
+
+/*
  * With the lock held, before another layer frees or resizes p: true (and
  * reported) if p sits in a magazine or the depot, freed already.  The slab
  * counts those objects as allocated, so without this a double free that
@@ -83,6 +94,7 @@ enum magazine_thread_state { MAGAZINE_NEW, MAGAZINE_ACTIVE, MAGAZINE_RETIRED };
 struct thread_magazines {
 	unsigned char state; /* enum magazine_thread_state */
 	unsigned count[KMALLOC_CLASSES];
+	unsigned frees;      /* taken since the heaps last heard of them (magazine_frees_heard) */
 	void *round[KMALLOC_CLASSES][MAGAZINE_ROUNDS] __attribute__((aligned(64)));
 };
 
@@ -189,6 +201,8 @@ static inline bool magazine_free_fast(void *p)
 		return false;
 	*magazine_key_word(p) = magazine_globals.key;
 	t->round[c][t->count[c]++] = p;
+	if (++t->frees == MAGAZINE_FREES_HEARD)
+		magazine_frees_heard();
 	return true;
 }
 

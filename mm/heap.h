@@ -149,13 +149,14 @@ struct heap_block_info {
 union slab_record;
 
 /*
- * The default purge_decay: a peak that sinks over about a million frees.
+ * The default purge_decay: a peak that sinks over about two million frees.
  * At 2^14 the host's `mixed` benchmark, whose live set wanders below its
  * peak, made four times the purging madvise calls and purged three times
- * the pages, for a heap ratio 0.2-0.4 points lower (docs/design/heap.md, *A
- * slower sink*).
+ * the pages, for a heap ratio 0.2-0.4 points lower; 2^21 rather than 2^20
+ * since the frees its magazines take count too (docs/design/heap.md, *A
+ * slower sink*, *Frees no heap sees*).
  */
-#define HEAP_PURGE_DECAY 20
+#define HEAP_PURGE_DECAY 21
 
 /* How a heap behaves; fixed at heap_init. */
 struct heap_config {

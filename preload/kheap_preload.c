@@ -88,7 +88,7 @@
  * costs no fault, and the share could go down from the 8% that eager
  * purging needed (1.11-1.13x the time) to 6%: on `mixed` over sixteen
  * traces the heap ratio is 1.075 on average, 1.081 at most, with the
- * peak sinking over about a million frees (1.109 and 1.126 without
+ * peak sinking over about two million frees (1.109 and 1.126 without
  * purging; at 8%, 1.092 and 1.101 when it was measured), with as many
  * page faults as without purging; `realloc` 1.089.  Blocks from 32 KiB kept
  * `realloc` at 1.102 where 64 KiB made it 1.119 (docs/design/heap.md

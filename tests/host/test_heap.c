@@ -1439,7 +1439,7 @@ static void purge_cap_peak_share(void)
  * good, the holes it left stay committed at first (they are within the
  * share of the old peak), and are purged once enough frees have brought
  * the peak down -- where a peak that never fell kept them for good.  The
- * default decay takes about a million frees; this heap's takes 4096, and
+ * default decay takes about two million frees; this heap's takes 4096, and
  * 60 000 frees bring its peak all the way down to the bytes in use, but
  * for the loop's own block (each step is rounded up: rounded down, it
  * would stop up to 4 KiB short).

@@ -458,7 +458,7 @@ static bool purge_gives_pages_back(void)
  * A live set that falls for good must let its holes go: the peak the
  * purge cap is a share of sinks with every free (mm/heap.c, purge_ref).
  * n blocks of `size` to `size + span` bytes, 15 of every 16 freed, then
- * twice 2^HEAP_PURGE_DECAY (about two million) more mallocs and frees of
+ * twice 2^HEAP_PURGE_DECAY (about four million) more mallocs and frees of
  * 1-2 KiB, which sink the peak to a seventh of the way: at least half the holes'
  * bytes must show as LazyFree or have left RSS (eagerly: left RSS).
  */

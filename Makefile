@@ -150,7 +150,7 @@ PRELOAD_LIB    := $(HOST)/libkheap.so
 PRELOAD_SRC    := $(wildcard preload/*.c) $(HEAP_CORE)
 PRELOAD_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -fPIC -fvisibility=hidden \
 	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free
-PRELOAD_CHECKS := $(HOST)/preload_api
+PRELOAD_CHECKS := $(HOST)/preload_api $(HOST)/preload_atfork
 HEAP_BENCH_SRC := bench/bench_heap.c $(wildcard bench/heap_*.c) preload/region.c
 
 $(PRELOAD_LIB): $(PRELOAD_SRC) preload/*.h mm/heap.h mm/slab.h mm/kmalloc.h
@@ -160,6 +160,15 @@ $(PRELOAD_LIB): $(PRELOAD_SRC) preload/*.h mm/heap.h mm/slab.h mm/kmalloc.h
 $(HOST)/preload_%: tests/preload/%.c mm/heap.h
 	@mkdir -p $(HOST)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -o $@ $< -lpthread
+
+# The fork check needs its handler in a library of its own (atfork_hook.c says why).
+$(HOST)/libatfork_hook.so: tests/preload/atfork_hook.c
+	@mkdir -p $(HOST)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -lpthread
+
+$(HOST)/preload_atfork: tests/preload/atfork.c $(HOST)/libatfork_hook.so
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $< -L$(HOST) -latfork_hook \
+		-Wl,-rpath,'$$ORIGIN' -lpthread
 
 # The heap benchmark runs programs on the library, so it needs it built.
 $(HOST)/bench_heap: $(HEAP_BENCH_SRC) bench/*.h $(HEAP_CORE) mm/*.h $(PRELOAD_LIB)

@@ -694,6 +694,8 @@ static void release_block(struct heap *h, struct heap_block *b);
  */
 static void sink_peak(struct heap *h, unsigned frees)
 {
+	if (frees > 1u << 20) /* counts passed on late may be big: keep gap * frees in 64 bits */
+		frees = 1u << 20;
 	uint64_t gap = h->purge_ref - h->stats.in_use;
 	uint64_t step = (gap * frees + ((uint64_t)1 << h->purge_decay) - 1) >> h->purge_decay;
 

@@ -87,7 +87,7 @@
  * region.c says why), so a page taken again before the kernel wants it
  * costs no fault, and the share could go down from the 8% that eager
  * purging needed (1.11-1.13x the time) to 6%: on `mixed` over sixteen
- * traces the heap ratio is 1.075 on average, 1.081 at most, with the
+ * traces the heap ratio is 1.075 on average, 1.079 at most, with the
  * peak sinking over about two million frees (1.109 and 1.126 without
  * purging; at 8%, 1.092 and 1.101 when it was measured), with as many
  * page faults as without purging; `realloc` 1.089.  Blocks from 32 KiB kept

@@ -23,6 +23,7 @@
 
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #define SPIN_ROUNDS 128 /* pauses before a waiter yields its CPU */
 
@@ -53,6 +54,13 @@ static inline void spin_lock(struct spinlock *l)
 {
 	while (atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
 		spin_wait(l);
+}
+
+/* Take the lock if it is free, without waiting: for work that can be put off. */
+static inline bool spin_trylock(struct spinlock *l)
+{
+	return !atomic_load_explicit(&l->held, memory_order_relaxed) &&
+	       !atomic_exchange_explicit(&l->held, 1, memory_order_acquire);
 }
 
 static inline void spin_unlock(struct spinlock *l)

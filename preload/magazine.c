@@ -125,18 +125,29 @@ static void flush_batch(unsigned c)
 /* The slow paths are kept out of line, so the fast ones need no stack frame. */
 #define SLOW __attribute__((noinline, cold))
 
+/* Let the heaps hear of the frees this thread's magazines took (lock held). */
+static void pass_frees_on(void)
+{
+	unsigned n = magazine_tls.frees;
+
+	magazine_tls.frees = 0;
+	if (n)
+		kalloc_decay(magazine_globals.ka, n);
+}
+
 static SLOW void flush(unsigned c)
 {
 	spin_lock(lock);
 	flush_batch(c);
+	pass_frees_on();
 	spin_unlock(lock);
 }
 
 SLOW void magazine_frees_heard(void)
 {
-	magazine_tls.frees = 0;
-	spin_lock(lock);
-	kalloc_decay(magazine_globals.ka, MAGAZINE_FREES_HEARD);
+	if (!spin_trylock(lock))
+		return;
+	pass_frees_on();
 	spin_unlock(lock);
 }
 
@@ -148,6 +159,7 @@ static SLOW bool refill(unsigned c)
 	struct depot *d = &depot[c];
 
 	spin_lock(lock);
+	pass_frees_on();
 	if (d->batches) {
 		memcpy(round, d->batch[--d->batches], sizeof(d->batch[0]));
 		*count = BATCH;
@@ -170,6 +182,7 @@ static void give_back_all(void *arg)
 	(void)arg;
 	magazine_tls.state = MAGAZINE_RETIRED;
 	spin_lock(lock);
+	pass_frees_on();
 	for (unsigned c = 0; c < KMALLOC_CLASSES; c++) {
 		unsigned *count = &magazine_tls.count[c];
 		while (*count >= BATCH)

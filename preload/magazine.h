@@ -45,9 +45,12 @@ bool magazine_free(void *p);
  * The heaps' purge caps are shares of peaks that sink with every free
  * (mm/heap.c, heap_decay), and a free a magazine takes reaches no heap.
  * Every MAGAZINE_FREES_HEARD of them, the fast free calls this, which
- * takes the lock once to let the peaks sink by as many: so a program
- * that, after its live set fell, only cycles small objects through its
- * magazines still lets the holes go.
+ * lets the peaks sink by as many: so a program that, after its live set
+ * fell, only cycles small objects through its magazines still lets the
+ * holes go.  It never waits for the lock: the free may come from a fork
+ * handler that runs while this thread holds it (kheap_preload.c), and a
+ * count that finds the lock taken is passed on at the next free, or by
+ * the next refill, flush or thread exit, which hold the lock anyway.
  */
 #define MAGAZINE_FREES_HEARD 4096u
 void magazine_frees_heard(void);
@@ -201,7 +204,7 @@ static inline bool magazine_free_fast(void *p)
 		return false;
 	*magazine_key_word(p) = magazine_globals.key;
 	t->round[c][t->count[c]++] = p;
-	if (++t->frees == MAGAZINE_FREES_HEARD)
+	if (++t->frees >= MAGAZINE_FREES_HEARD)
 		magazine_frees_heard();
 	return true;
 }

@@ -552,7 +552,7 @@ static bool start(struct input *in)
 	unsigned extra = (unsigned)take(in, 1);
 	c.split_min = extra % 4 * 1500; /* rests below it stay with the block */
 	/* in half the heaps a peak that sinks within a few frees, so that a
-	 * short input sees it move (the default takes a million) */
+	 * short input sees it move (the default takes two million) */
 	c.purge_decay = extra / 4 % 2 ? 1 + extra / 8 % 12 : 0;
 
 	trace("heap: %s%s, initial %zu, step %zu, keep %zu, limit %zu, %u grows allowed, "

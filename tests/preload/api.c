@@ -459,8 +459,9 @@ static bool purge_gives_pages_back(void)
  * purge cap is a share of sinks with every free (mm/heap.c, purge_ref).
  * n blocks of `size` to `size + span` bytes, 15 of every 16 freed, then
  * twice 2^HEAP_PURGE_DECAY (about four million) more mallocs and frees of
- * 1-2 KiB, which sink the peak to a seventh of the way: at least half the holes'
- * bytes must show as LazyFree or have left RSS (eagerly: left RSS).
+ * `work` to `work + work_span` bytes, which sink the peak to a seventh of
+ * the way: at least half the holes' bytes must show as LazyFree or have
+ * left RSS (eagerly: left RSS).
  */
 static bool drop_gives_holes_back_of(int n, size_t size, size_t span, size_t work, size_t work_span)
 {
@@ -492,7 +493,7 @@ static bool drop_gives_holes_back_of(int n, size_t size, size_t span, size_t wor
 	if (eager ? left < holes / 2 : left + lazied < holes / 2)
 		return fail("%zu-%zu bytes, then work of %zu-%zu: of %ld KiB of holes, %ld KiB left RSS "
 			    "and %ld KiB are LazyFree",
-			    size, size + span, work, work + work_span, holes, left, lazied);
+			    size, size + span - 1, work, work + work_span - 1, holes, left, lazied);
 	return true;
 }
 
@@ -505,7 +506,7 @@ static bool drop_gives_holes_back_of(int n, size_t size, size_t span, size_t wor
  * frees, the second gave back 0.3 MiB.  Then the general heap's holes
  * again, with work that only cycles small objects through this thread's
  * magazines: frees no heap sees, which must count all the same
- * (magazine_frees_heard).  Before they did, that gave back 6 MiB of 34.
+ * (magazine_frees_heard).  Before they did, that gave back 0 of 34 MiB.
  */
 static bool drop_gives_holes_back(void)
 {

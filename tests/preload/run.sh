@@ -7,7 +7,8 @@
 # printed no "kheap:" report.  The programs cover what a malloc meets in
 # practice: an interpreter (python3), a threaded sort, a compiler (gcc,
 # whose object file must be the same byte for byte), git, awk and sed,
-# and a shell that forks for every command substitution.  Then the
+# a shell that forks for every command substitution, and a program whose
+# fork handler allocates while the allocator holds its lock.  Then the
 # contract checks (tests/preload/api.c) in release and in debug mode
 # (KHEAP_DEBUG=1), the purge check with eager purging too, and python3
 # once more in debug mode.
@@ -130,6 +131,7 @@ check git-log git --no-pager log --stat -p -n 15
 check awk awk '{ for (i = 1; i < NF; i++) n[$i]++ } END { for (w in n) if (n[w] > 8) print w, n[w] }' "$work/text"
 check sed sed -E 's/w([0-9a-f]+) w([0-9a-f]+)/\2-\1/g; /00/d' "$work/text"
 check bash-forks bash -c 'for i in $(seq 200); do x=$(echo "$i" | tr 0-9 a-j); printf "%s " "$x"; done; echo'
+check fork-handler-allocates build/host/preload_atfork
 
 # Debug mode: the same work with red zones and poisoning; nothing may be reported.
 KHEAP_DEBUG=1 check python3-debug python3 "$work/compute.py"

@@ -717,7 +717,8 @@ static bool over_cap(const struct heap *h)
 	size_t peak = h->purge_ref;
 
 	return h->stats.free_bytes - h->stats.purged > h->purge_keep &&
-	       (!h->purge_share || h->stats.committed > peak + (size_t)((uint64_t)peak * h->purge_share >> 16));
+	       (!h->purge_share ||
+		h->stats.committed > peak + (size_t)((uint64_t)peak * h->purge_share >> 16));
 }
 
 /* Decommit every inner page of free block f that is still committed. */
@@ -894,8 +895,11 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 	if (backend->commit && backend->decommit && cfg->purge_map) { /* else purging is off */
 		h->purge_min = cfg->purge_min;
 		h->purge_keep = cfg->purge_keep;
-		h->purge_share = (uint32_t)(((size_t)(cfg->purge_peak_pct < 1000 ? cfg->purge_peak_pct : 1000) << 16) / 100);
-		h->purge_decay = !cfg->purge_decay ? HEAP_PURGE_DECAY : cfg->purge_decay < 48 ? cfg->purge_decay : 48;
+		size_t pct = cfg->purge_peak_pct < 1000 ? cfg->purge_peak_pct : 1000;
+		h->purge_share = (uint32_t)((pct << 16) / 100);
+		h->purge_decay = !cfg->purge_decay      ? HEAP_PURGE_DECAY
+				 : cfg->purge_decay < 48 ? cfg->purge_decay
+							 : 48;
 		h->purge_map = cfg->purge_map;
 	}
 	h->fit = cfg->fit;

@@ -164,7 +164,8 @@ static bool start(void)
 		.keep = HEAP_INITIAL, .fit = HEAP_FIRST_FIT, .debug = debug_requested(),
 		.purge_min = purge_min, .purge_keep = purge_keep, .purge_map = maps,
 		.purge_peak_pct = purge_peak_pct,
-		.purge_decay = (unsigned)number_setting("KHEAP_PURGE_DECAY", 0, 0), .split_min = number_setting("KHEAP_SPLIT_MIN", 0, 0),
+		.purge_decay = (unsigned)number_setting("KHEAP_PURGE_DECAY", 0, 0),
+		.split_min = number_setting("KHEAP_SPLIT_MIN", 0, 0),
 		.slab_records = table ? (union slab_record *)slab_table.entries : NULL,
 	};
 	/* The big heap keeps only a page mapped when it is empty. */

@@ -897,9 +897,9 @@ bool heap_init(struct heap *h, uintptr_t base, uintptr_t limit, const struct hea
 		h->purge_keep = cfg->purge_keep;
 		size_t pct = cfg->purge_peak_pct < 1000 ? cfg->purge_peak_pct : 1000;
 		h->purge_share = (uint32_t)((pct << 16) / 100);
-		h->purge_decay = !cfg->purge_decay      ? HEAP_PURGE_DECAY
-				 : cfg->purge_decay < 48 ? cfg->purge_decay
-							 : 48;
+		h->purge_decay = cfg->purge_decay < 48 ? cfg->purge_decay : 48;
+		if (!h->purge_decay)
+			h->purge_decay = HEAP_PURGE_DECAY;
 		h->purge_map = cfg->purge_map;
 	}
 	h->fit = cfg->fit;

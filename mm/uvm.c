@@ -35,6 +35,7 @@
 #include "kernel/errno.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
+#include "kheap.h"
 #include "pageref.h"
 
 #define PAGE_DOWN(a) ((uint32_t)(a) & ~(PAGE_SIZE - 1))
@@ -75,10 +76,13 @@ void uvm_set_current(struct uvm *u)
 	current = u;
 }
 
+/* A process's regions are an array from kmalloc (vma.h): its slab caches serve the usual sizes. */
+static const struct vma_memory region_memory = { kmalloc, kfree };
+
 int uvm_create(struct uvm *u)
 {
 	memset(u, 0, sizeof(*u));
-	vma_init(&u->vmas);
+	vma_init(&u->vmas, &region_memory);
 	u->as = as_create();
 	return u->as ? 0 : -ENOMEM;
 }
@@ -93,12 +97,12 @@ static void put_run(void *arg, const struct pt_mapping *run)
 
 void uvm_destroy(struct uvm *u)
 {
+	vma_release(&u->vmas);
 	if (!u->as)
 		return;
 	pt_for_each_range(&u->as->pt, 0, USER_TOP, put_run, NULL);
 	as_destroy(u->as);
 	u->as = NULL;
-	vma_init(&u->vmas);
 }
 
 uint32_t uvm_resident_pages(struct uvm *u)
@@ -146,7 +150,10 @@ int uvm_fork(struct uvm *child, struct uvm *parent)
 	KASSERT(parent->as == vmm_current()); /* pt_clone reads it through the recursive map */
 	if ((r = uvm_create(child)))
 		return r;
-	child->vmas = parent->vmas;
+	if (vma_copy(&child->vmas, &parent->vmas) != VMA_OK) {
+		uvm_destroy(child);
+		return -ENOMEM;
+	}
 	child->brk_start = parent->brk_start;
 	child->brk = parent->brk;
 	child->code_end = parent->code_end;

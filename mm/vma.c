@@ -15,20 +15,22 @@
  * and have identical attributes, so the output is merged by construction
  * and splits are nothing special: a region that straddles lo or hi simply
  * yields two or three pieces.  The same walk runs twice: first only
- * counting the regions the result would have (more than VMA_MAX: EFULL,
- * and nothing has changed), then writing them.
+ * counting the regions the result would have (more than max: EFULL, and
+ * nothing has changed), then writing them.
  *
  * Writing in place.  Before the second walk the old list is moved to the
- * top of the array (slots VMA_MAX - n ..), and the new list is written from
+ * top of the array (slots cap - n ..), and the new list is written from
  * slot 0 up, each old region being copied out before its pieces are
  * emitted.  A write never lands on an old region not yet read: extra pieces
  * come only from the regions straddling lo and hi (at most two extra in
  * all), emit() holds the newest piece back until the next one arrives, and
  * past hi nothing merges (the old list was merged).  So when the extra
  * pieces outrun the reads, the result has grown by that much, and the free
- * slots at the top of the array (VMA_MAX - n of them) absorb it -- which the
- * count walk has checked.  This keeps the whole set in its fixed array with
- * no scratch copy on the kernel stack.
+ * slots at the top of the array (cap - n of them) absorb it -- which the
+ * count walk has checked, growing the array first if the result needs more
+ * room than it has.  So an edit needs no scratch copy on the kernel stack,
+ * and the only memory it may ask for is a bigger array, before anything
+ * has changed.
  */
 #include "vma.h"
 
@@ -155,15 +157,47 @@ static void rebuild(const struct vma *old, unsigned n, const struct edit *e, str
 	}
 }
 
+/* The smallest array a set gets: room for a program's usual handful of regions. */
+#define FIRST_CAP 8u
+
+/* Make room for `need` regions (need <= s->max): false, nothing changed, if there is no memory. */
+static bool make_room(struct vma_set *s, unsigned need)
+{
+	unsigned cap = s->cap ? s->cap : FIRST_CAP;
+	struct vma *v;
+
+	if (need <= s->cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	if (cap > s->max)
+		cap = s->max;
+	if (!(v = s->mem->alloc(cap * sizeof(*v))))
+		return false;
+	if (s->n)
+		memcpy(v, s->v, s->n * sizeof(*v));
+	if (s->v)
+		s->mem->free(s->v);
+	s->v = v;
+	s->cap = cap;
+	return true;
+}
+
 /* Count, then (if it fits) write in place: see the top of the file. */
 static enum vma_result apply(struct vma_set *s, const struct edit *e)
 {
-	struct builder count = { 0 }, write = { .out = s->v };
-	unsigned top = VMA_MAX - s->n;
+	struct builder count = { 0 }, write = { 0 };
+	unsigned top;
 
 	rebuild(s->v, s->n, e, &count);
-	if (count.n > VMA_MAX)
+	if (count.n > s->max)
 		return VMA_EFULL;
+	if (!make_room(s, count.n))
+		return VMA_ENOMEM;
+	if (!s->v)
+		return VMA_OK; /* an empty set that stays empty needs no array */
+	top = s->cap - s->n;
+	write.out = s->v;
 	memmove(s->v + top, s->v, s->n * sizeof(s->v[0]));
 	rebuild(s->v + top, s->n, e, &write);
 	s->n = write.n;
@@ -172,9 +206,26 @@ static enum vma_result apply(struct vma_set *s, const struct edit *e)
 
 /* ---- the calls --------------------------------------------------------------- */
 
-void vma_init(struct vma_set *s)
+void vma_init(struct vma_set *s, const struct vma_memory *mem)
 {
-	s->n = 0;
+	*s = (struct vma_set){ .max = VMA_MAX, .mem = mem };
+}
+
+void vma_release(struct vma_set *s)
+{
+	if (s->v)
+		s->mem->free(s->v);
+	vma_init(s, s->mem);
+}
+
+enum vma_result vma_copy(struct vma_set *dst, const struct vma_set *src)
+{
+	if (!make_room(dst, src->n))
+		return VMA_ENOMEM;
+	if (src->n)
+		memcpy(dst->v, src->v, src->n * sizeof(src->v[0]));
+	dst->n = src->n;
+	return VMA_OK;
 }
 
 struct vma *vma_find(struct vma_set *s, uint32_t addr)
@@ -258,7 +309,7 @@ enum vma_result vma_resize(struct vma_set *s, struct vma *v, uint32_t start, uin
 	unsigned nlose = 0, ngain = 0;
 	struct vma r;
 
-	if (v < s->v || v >= s->v + s->n || !valid_range(start, end))
+	if (!s->n || v < s->v || v >= s->v + s->n || !valid_range(start, end))
 		return VMA_EINVAL;
 	r = *v;
 	if (end <= r.start || start >= r.end) {
@@ -306,8 +357,10 @@ bool vma_find_free(const struct vma_set *s, uint32_t len, uint32_t lo, uint32_t 
 
 const char *vma_check(const struct vma_set *s)
 {
-	if (s->n > VMA_MAX)
-		return "more than VMA_MAX regions";
+	if (s->max > VMA_MAX || s->n > s->max)
+		return "more regions than the set's max";
+	if (s->n > s->cap || s->cap > s->max || !s->v != !s->cap)
+		return "the array is smaller than the set, or missing";
 	for (unsigned i = 0; i < s->n; i++) {
 		const struct vma *v = &s->v[i];
 		if (!valid_range(v->start, v->end))
@@ -334,7 +387,7 @@ const char *vma_kind_name(enum vma_kind k)
 const char *vma_result_name(enum vma_result r)
 {
 	static const char *const names[] = { "VMA_OK", "VMA_EINVAL", "VMA_EEXIST", "VMA_ENOENT",
-					     "VMA_EFULL" };
+					     "VMA_EFULL", "VMA_ENOMEM" };
 
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }

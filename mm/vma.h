@@ -8,11 +8,18 @@
  * array: a process has a handful of regions, and a sorted array keeps
  * lookups a binary search and every invariant visible in one place.
  *
+ * The array comes from an allocator the set is given (struct vma_memory:
+ * kmalloc in the kernel, so a process's regions live in the slab cache of
+ * the array's size) and grows as the set does, doubling, up to `max`
+ * regions (VMA_MAX unless lowered).  A process with five regions holds an
+ * array of eight (224 bytes), not room for the limit.  It never shrinks:
+ * vma_release gives it back when the process ends.
+ *
  * Rules every call follows:
  *   - ranges are page-aligned, non-empty and do not wrap (end 0 would mean
  *     4 GiB and is refused): otherwise VMA_EINVAL, and so is a prot with
  *     bits other than VMA_READ | VMA_WRITE | VMA_EXEC;
- *   - a refused call changes nothing;
+ *   - a refused call changes nothing (the array is not even moved);
  *   - the set stays sorted, non-overlapping and merged: two regions that
  *     touch never have identical kind, prot and file fields (inserting,
  *     reprotecting or resizing next to an identical region extends it), so
@@ -25,6 +32,7 @@
 #define MM_VMA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* A process's regions of user address space (the kernel's page-fault handler looks them up). */
@@ -51,12 +59,42 @@ struct vma {
 	uint32_t file_start, file_end, file_pa;
 };
 
-#define VMA_MAX 64
-struct vma_set { unsigned n; struct vma v[VMA_MAX]; }; /* sorted by start, non-overlapping */
+/*
+ * Where a set's array comes from.  alloc returns NULL when there is no
+ * memory; the call that needed the room is then refused with VMA_ENOMEM.
+ */
+struct vma_memory {
+	void *(*alloc)(size_t bytes);
+	void (*free)(void *p);
+};
 
-enum vma_result { VMA_OK, VMA_EINVAL /* unaligned, empty or wrapping */, VMA_EEXIST /* overlaps */, VMA_ENOENT /* not covered */, VMA_EFULL /* no slot */ };
+#define VMA_MAX 1024 /* regions per set at most, as Linux's vm.max_map_count bounds a process */
 
-void vma_init(struct vma_set *s);
+struct vma_set {
+	unsigned n;   /* regions, in v[0 .. n): sorted by start, non-overlapping */
+	unsigned cap; /* room in v (0: no array yet) */
+	unsigned max; /* regions at most: VMA_MAX, or lowered (tests) */
+	struct vma *v;
+	const struct vma_memory *mem;
+};
+
+enum vma_result {
+	VMA_OK,
+	VMA_EINVAL, /* unaligned, empty or wrapping */
+	VMA_EEXIST, /* overlaps */
+	VMA_ENOENT, /* not covered */
+	VMA_EFULL,  /* the result would have more than max regions */
+	VMA_ENOMEM, /* the array could not grow */
+};
+
+/* An empty set whose array will come from `mem` (nothing is allocated yet). */
+void vma_init(struct vma_set *s, const struct vma_memory *mem);
+
+/* Give the array back: the set is empty again. */
+void vma_release(struct vma_set *s);
+
+/* Empty set `dst` (vma_init'ed) gets a copy of src's regions: VMA_OK or VMA_ENOMEM (dst stays empty). */
+enum vma_result vma_copy(struct vma_set *dst, const struct vma_set *src);
 
 /* The region containing addr, or NULL. */
 struct vma *vma_find(struct vma_set *s, uint32_t addr);
@@ -67,8 +105,9 @@ bool vma_range_ok(const struct vma_set *s, uint32_t start, uint32_t len, uint32_
 /*
  * Add a region; refuses overlap (EEXIST), bad ranges (EINVAL, also for a bad
  * kind, prot, file_start > file_end, or file_pa + file length past 4 GiB), a
- * full set (EFULL). Merges with an adjacent region of identical kind, prot
- * and file fields (then no slot is needed).
+ * full set (EFULL), an array that cannot grow (ENOMEM). Merges with an
+ * adjacent region of identical kind, prot and file fields (then no slot is
+ * needed).  Every call below that may need a slot may also say ENOMEM.
  */
 enum vma_result vma_insert(struct vma_set *s, const struct vma *v);
 
@@ -79,7 +118,7 @@ enum vma_result vma_remove(struct vma_set *s, uint32_t start, uint32_t end);
  * Set prot on [start, end); every page must be covered (else ENOENT, no
  * change); splits as needed (EFULL, no change, if no slot), and merges
  * pieces that become identical to their neighbours, so EFULL means the
- * resulting set would really have more than VMA_MAX regions.
+ * resulting set would really have more than max regions.
  */
 enum vma_result vma_protect(struct vma_set *s, uint32_t start, uint32_t end, uint32_t prot);
 

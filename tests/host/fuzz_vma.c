@@ -9,8 +9,11 @@
  *   bytes 1-2   first page and length in pages (within the window)
  *   byte 3      attributes: prot (bits 0-2, with bit 3 an invalid bit),
  *               kind (bits 4-5), file part (bits 6-7: none or one of three)
- *   byte 4      resize: which region; lookups: a byte offset
- *   byte 5      resize: the gap in pages; lookups: length in pages
+ *   byte 4      resize: which region; lookups: a byte offset; bit 6, for
+ *               every call: the array allocator fails during the call
+ *   byte 5      resize: the gap in pages; lookups: length in pages, and
+ *               with bit 7 the set is replaced by a copy of itself (fork's
+ *               vma_copy, whose array is only as big as it must be)
  *
  * and a first byte choosing the window: NPAGES pages at address 0, at the
  * top of 4 GiB, or in between.  Every region stays in the window, so the
@@ -18,8 +21,10 @@
  * are the whole state.  From the page view before a call and the rules in
  * vma.h alone, the target works out what the pages must be after it and
  * which result the call must give (EFULL exactly when the maximal runs of
- * equal pages would outnumber VMA_MAX); a refused call must leave the set
- * byte for byte as it was, and vma_check() must pass after every call.
+ * equal pages would outnumber the set's max, TEST_MAX; ENOMEM when they
+ * would not fit its array and the allocator fails); a refused call must
+ * leave the set byte for byte as it was, and vma_check() must pass after
+ * every call.  No array may be left allocated once the set is released.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +34,7 @@
 #include "fuzz.h"
 #include "mm/mm_log.h"
 #include "mm/vma.h"
+#include "vma_memory.h"
 
 void mm_warn(const char *fmt, ...) /* the memory-manager core linked in reports here */
 {
@@ -38,6 +44,7 @@ void mm_warn(const char *fmt, ...) /* the memory-manager core linked in reports 
 #define NPAGES 160u
 #define PAGE VMA_PAGE_SIZE
 #define FOUR_GIB 0x100000000ull
+#define TEST_MAX 64u
 
 struct page {
 	bool used;
@@ -107,15 +114,17 @@ static void call_range(uint8_t op, uint8_t first, uint8_t len, uint32_t *start, 
 	*bad = (s | e) % PAGE || s >= e || e >= FOUR_GIB;
 }
 
-/* The call's result must be `expected` (EFULL instead of OK if `want` has too many runs). */
-static void settle(enum vma_result got, enum vma_result expected, const struct vma_set *before)
+/* The call's result must be `expected` (EFULL or ENOMEM instead of OK, as the top of the file says). */
+static void settle(enum vma_result got, enum vma_result expected, const struct vma_snapshot *before)
 {
-	if (expected == VMA_OK && count_runs(want) > VMA_MAX)
+	if (expected == VMA_OK && count_runs(want) > TEST_MAX)
 		expected = VMA_EFULL;
+	else if (expected == VMA_OK && count_runs(want) > before->head.cap && vma_alloc_fails)
+		expected = VMA_ENOMEM;
 	EXPECT(got == expected);
 	EXPECT(vma_check(&set) == NULL);
 	if (expected != VMA_OK) {
-		EXPECT(memcmp(&set, before, sizeof(set)) == 0);
+		EXPECT(vma_unchanged(before, &set));
 		return;
 	}
 	read_pages(now);
@@ -124,7 +133,7 @@ static void settle(enum vma_result got, enum vma_result expected, const struct v
 	EXPECT(set.n == count_runs(now));
 }
 
-static void do_resize(const uint8_t *c, const struct vma_set *before)
+static void do_resize(const uint8_t *c, const struct vma_snapshot *before)
 {
 	uint32_t start, end, gap = (uint32_t)(c[5] % 6) * PAGE + (c[5] & 0x80 ? 100 : 0);
 	unsigned p0, p1, o0, o1;
@@ -182,15 +191,32 @@ static void do_lookups(const uint8_t *c)
 	EXPECT(!found || at == fit);
 }
 
+/* Replace the set by a copy of itself; a copy refused for lack of memory changes nothing. */
+static void copy_set(const struct vma_snapshot *before)
+{
+	struct vma_set copy;
+
+	vma_init(&copy, &vma_test_memory);
+	copy.max = TEST_MAX;
+	enum vma_result r = vma_copy(&copy, &set);
+	EXPECT(r == (vma_alloc_fails && set.n ? VMA_ENOMEM : VMA_OK));
+	EXPECT(copy.n == (r == VMA_OK ? set.n : 0) && vma_unchanged(before, &set));
+	if (r == VMA_OK) {
+		vma_release(&set);
+		set = copy;
+	}
+}
+
 static void run_call(const uint8_t *c)
 {
-	static struct vma_set before;
+	static struct vma_snapshot before;
 	uint32_t start, end;
 	unsigned p0, p1;
 	bool bad, overlap = false, hole = false;
 	struct vma a = attrs(c[3]);
 
-	before = set;
+	vma_snap(&before, &set);
+	vma_alloc_fails = c[4] & 0x40;
 	read_pages(now);
 	memcpy(want, now, sizeof(want));
 	call_range(c[0], c[1], c[2], &start, &end, &p0, &p1, &bad);
@@ -223,8 +249,11 @@ static void run_call(const uint8_t *c)
 		break;
 	default:
 		do_lookups(c);
+		if (c[5] & 0x80)
+			copy_set(&before);
 		break;
 	}
+	vma_alloc_fails = false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -236,8 +265,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: base = FOUR_GIB - NPAGES * PAGE; break;
 	default: base = (uint64_t)data[0] << 20; break;
 	}
-	vma_init(&set);
+	vma_init(&set, &vma_test_memory);
+	set.max = TEST_MAX;
 	for (size_t i = 1; i + 6 <= size; i += 6)
 		run_call(data + i);
+	vma_release(&set);
+	EXPECT(vma_arrays_out == 0);
 	return 0;
 }

@@ -8,26 +8,31 @@
  * EINVAL for a bad range or prot, EEXIST for an insert over a used page or
  * a resize whose new pages come within the gap of another region, ENOENT
  * for a protect over an unused page, EFULL when the resulting runs would be
- * more than VMA_MAX, VMA_OK otherwise.  The model is written from those
- * rules, not from the code.
+ * more than the set's max (TEST_MAX here), ENOMEM when they would not fit
+ * the array and the allocator is made to fail (one call in twenty), VMA_OK
+ * otherwise.  The model is written from those rules, not from the code.
  *
  * After every call the set must pass vma_check(), match the model's runs
  * field by field, and, if the call was refused, be byte for byte what it
  * was.  Lookups (vma_find, vma_range_ok, vma_find_free) are checked against
  * a scan of the model.  The window sits either at address 0 or at the top
  * of the 4 GiB space, so ranges ending at 4 GiB (refused: end would wrap to
- * 0) come up.  Small ranges in a 256-page window fill the set past VMA_MAX,
- * so EFULL, and the in-place rewrite of a full array, are exercised often.
+ * 0) come up.  Small ranges in a 256-page window fill the set past
+ * TEST_MAX, so EFULL, and the in-place rewrite of a full array, are
+ * exercised often.  Every array the set allocates must be freed by the end
+ * (vma_arrays_out), and there is one while the set has regions.
  *
  * Directed cases pin the rules one by one: splitting in the middle, merging,
  * EFULL and merging on a full set, refusals of bad and wrapping ranges,
- * resize and its gap, find_free's top-down search, and the file fields.
+ * resize and its gap, find_free's top-down search, and the file fields,
+ * the array's growth to TEST_MAX, ENOMEM, and vma_copy.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "check.h"
 #include "mm/vma.h"
+#include "vma_memory.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PAGE VMA_PAGE_SIZE
@@ -38,6 +43,7 @@
 #define RW (VMA_READ | VMA_WRITE)
 #define RX (VMA_READ | VMA_EXEC)
 #define R VMA_READ
+#define TEST_MAX 64u /* the sets' max here: the window fills it */
 
 #define CHECK_VMA(call, want)                                                          \
 	do {                                                                           \
@@ -47,6 +53,14 @@
 	} while (0)
 
 static struct vma_set set;
+
+/* An empty set (the last one's array freed) of at most TEST_MAX regions. */
+static void init_set(void)
+{
+	vma_release(&set);
+	vma_init(&set, &vma_test_memory);
+	set.max = TEST_MAX;
+}
 
 /* A region with no file part. */
 static struct vma region(uint32_t start, uint32_t end, uint32_t prot, enum vma_kind kind)
@@ -67,7 +81,7 @@ static bool set_is(const struct vma *want, unsigned n)
 {
 	const char *why = vma_check(&set);
 
-	if (why || set.n != n || memcmp(set.v, want, n * sizeof(*want)) != 0) {
+	if (why || set.n != n || (n && memcmp(set.v, want, n * sizeof(*want)) != 0)) {
 		printf("# set is not as expected (%s); it holds:\n", why ? why : "valid");
 		print_set(&set);
 		return false;
@@ -87,7 +101,7 @@ static void insert_find_and_names(void)
 {
 	struct vma text = region(0x8048000, 0x804a000, RX, VMA_TEXT);
 
-	vma_init(&set);
+	init_set();
 	CHECK(vma_find(&set, 0x8048000) == NULL, "empty set finds nothing");
 	CHECK_VMA(vma_insert(&set, &text), VMA_OK);
 	CHECK(vma_find(&set, 0x8048000) == &set.v[0], "first byte");
@@ -103,7 +117,7 @@ static void insert_find_and_names(void)
 
 static void split_in_the_middle(void)
 {
-	vma_init(&set);
+	init_set();
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x10000, 0x20000, RW, VMA_ANON, 0, 0, 0 }),
 		  VMA_OK);
 	CHECK_VMA(vma_remove(&set, 0x14000, 0x15000), VMA_OK);
@@ -132,7 +146,7 @@ static void merge_identical_neighbours(void)
 	struct vma hole = region(0x12000, 0x14000, RW, VMA_ANON);
 	struct vma heap = region(0x16000, 0x17000, RW, VMA_HEAP);
 
-	vma_init(&set);
+	init_set();
 	CHECK_VMA(vma_insert(&set, &a), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &b), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &heap), VMA_OK); /* other kind: stays apart */
@@ -146,11 +160,11 @@ static void merge_identical_neighbours(void)
 	CHECK_SET(region(0xf000, 0x16000, RW, VMA_ANON), heap);
 }
 
-/* 64 separate one-page regions at 0x10000, 0x12000, ... */
+/* TEST_MAX separate one-page regions at 0x10000, 0x12000, ... */
 static void fill_set(void)
 {
-	vma_init(&set);
-	for (unsigned i = 0; i < VMA_MAX; i++) {
+	init_set();
+	for (unsigned i = 0; i < TEST_MAX; i++) {
 		uint32_t at = 0x10000 + 2 * i * PAGE;
 		enum vma_result r = vma_insert(&set, &(struct vma){ at, at + PAGE, RW, VMA_ANON, 0, 0, 0 });
 		CHECK(r == VMA_OK, "insert %u: %s", i, vma_result_name(r));
@@ -159,79 +173,79 @@ static void fill_set(void)
 
 static void full_set(void)
 {
-	struct vma_set before;
-	uint32_t last = 0x10000 + 2 * (VMA_MAX - 1) * PAGE;
+	static struct vma_snapshot before;
+	uint32_t last = 0x10000 + 2 * (TEST_MAX - 1) * PAGE;
 
 	fill_set();
-	CHECK_EQ(set.n, VMA_MAX);
-	before = set;
+	CHECK_EQ(set.n, TEST_MAX);
+	vma_snap(&before, &set);
 	/* A new separate region has no slot. */
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x1000, 0x2000, RW, VMA_ANON, 0, 0, 0 }), VMA_EFULL);
-	CHECK(memcmp(&set, &before, sizeof(set)) == 0, "EFULL insert changed the set");
+	CHECK(vma_unchanged(&before, &set), "EFULL insert changed the set");
 	/* Bridging two regions needs none: 64 become 63. */
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x11000, 0x12000, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
-	CHECK_EQ(set.n, VMA_MAX - 1);
+	CHECK_EQ(set.n, TEST_MAX - 1);
 	CHECK(set.v[0].start == 0x10000 && set.v[0].end == 0x13000, "bridged");
 	/* Extending one at its end needs none either. */
 	CHECK_VMA(vma_insert(&set, &(struct vma){ last + PAGE, last + 3 * PAGE, RW, VMA_ANON, 0, 0, 0 }),
 		  VMA_OK);
-	CHECK_EQ(set.n, VMA_MAX - 1);
+	CHECK_EQ(set.n, TEST_MAX - 1);
 	/* One free slot: a split in two works, a split in three does not. */
 	CHECK_VMA(vma_protect(&set, 0x10000, 0x11000, R), VMA_OK);
-	CHECK_EQ(set.n, VMA_MAX);
-	before = set;
+	CHECK_EQ(set.n, TEST_MAX);
+	vma_snap(&before, &set);
 	CHECK_VMA(vma_protect(&set, last + PAGE, last + 2 * PAGE, R), VMA_EFULL);
-	CHECK(memcmp(&set, &before, sizeof(set)) == 0, "EFULL protect changed the set");
+	CHECK(vma_unchanged(&before, &set), "EFULL protect changed the set");
 	CHECK_VMA(vma_remove(&set, last + PAGE, last + 2 * PAGE), VMA_EFULL);
-	CHECK(memcmp(&set, &before, sizeof(set)) == 0, "EFULL remove changed the set");
+	CHECK(vma_unchanged(&before, &set), "EFULL remove changed the set");
 	/* Trimming an end, or removing a region whole, needs no slot. */
 	CHECK_VMA(vma_remove(&set, last + 2 * PAGE, last + 3 * PAGE), VMA_OK);
 	CHECK_VMA(vma_remove(&set, 0x14000, 0x15000), VMA_OK);
-	CHECK_EQ(set.n, VMA_MAX - 1);
+	CHECK_EQ(set.n, TEST_MAX - 1);
 	CHECK(vma_check(&set) == NULL, "%s", vma_check(&set));
 }
 
 /*
  * A full set where a protect splits both edge regions and merges them with
- * the changed middle: the count stays VMA_MAX, and the in-place rewrite must
+ * the changed middle: the count stays TEST_MAX, and the in-place rewrite must
  * not overwrite regions it has not read yet.
  */
 static void full_set_split_and_merge(void)
 {
-	struct vma_set want;
+	static struct vma_snapshot want;
 
-	vma_init(&set);
+	init_set();
 	/* Three touching regions R | RW | R at the start, then 61 separate ones. */
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x10000, 0x14000, R, VMA_ANON, 0, 0, 0 }), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x14000, 0x18000, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x18000, 0x1c000, R, VMA_ANON, 0, 0, 0 }), VMA_OK);
-	for (unsigned i = 0; set.n < VMA_MAX; i++) {
+	for (unsigned i = 0; set.n < TEST_MAX; i++) {
 		uint32_t at = 0x100000 + 2 * i * PAGE;
 		CHECK_VMA(vma_insert(&set, &(struct vma){ at, at + PAGE, RX, VMA_TEXT, 0, 0, 0 }), VMA_OK);
 	}
-	want = set;
+	vma_snap(&want, &set);
 	want.v[0].end = 0x12000;
 	want.v[1] = region(0x12000, 0x1a000, RW, VMA_ANON);
 	want.v[2].start = 0x1a000;
 	CHECK_VMA(vma_protect(&set, 0x12000, 0x1a000, RW), VMA_OK);
-	CHECK(memcmp(&set, &want, sizeof(set)) == 0, "protect on a full set");
+	CHECK(vma_unchanged(&want, &set), "protect on a full set");
 	/* And back: R over the middle of the RW one splits it in three: EFULL. */
 	CHECK_VMA(vma_protect(&set, 0x14000, 0x16000, R), VMA_EFULL);
-	CHECK(memcmp(&set, &want, sizeof(set)) == 0, "refused protect changed the set");
+	CHECK(vma_unchanged(&want, &set), "refused protect changed the set");
 	/* R over [0x12000, 0x16000): the R run grows, RW shrinks, count the same. */
 	CHECK_VMA(vma_protect(&set, 0x12000, 0x16000, R), VMA_OK);
-	CHECK(set.n == VMA_MAX && set.v[0].end == 0x16000 && set.v[1].start == 0x16000,
+	CHECK(set.n == TEST_MAX && set.v[0].end == 0x16000 && set.v[1].start == 0x16000,
 	      "boundary moved");
 	CHECK(vma_check(&set) == NULL, "%s", vma_check(&set));
 }
 
 static void bad_ranges_refused(void)
 {
-	struct vma_set before;
+	static struct vma_snapshot before;
 
-	vma_init(&set);
+	init_set();
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x10000, 0x20000, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
-	before = set;
+	vma_snap(&before, &set);
 	/* Unaligned, empty, reversed, wrapping (end 0 means 4 GiB). */
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x30001, 0x31000, RW, VMA_ANON, 0, 0, 0 }), VMA_EINVAL);
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x30000, 0x30fff, RW, VMA_ANON, 0, 0, 0 }), VMA_EINVAL);
@@ -252,7 +266,7 @@ static void bad_ranges_refused(void)
 	CHECK_VMA(vma_protect(&set, 0x10000, 0x11000, 0x10), VMA_EINVAL);
 	CHECK_VMA(vma_protect(&set, 0x11000, 0x11000, R), VMA_EINVAL);
 	CHECK_VMA(vma_protect(&set, 0x1f000, 0x21000, R), VMA_ENOENT);
-	CHECK(memcmp(&set, &before, sizeof(set)) == 0, "a refused call changed the set");
+	CHECK(vma_unchanged(&before, &set), "a refused call changed the set");
 	/* The highest region possible ends one page short of 4 GiB. */
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0xffffe000, 0xfffff000, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
 	CHECK(vma_range_ok(&set, 0xffffe000, 0x1000, RW), "top region");
@@ -263,7 +277,7 @@ static void bad_ranges_refused(void)
 
 static void range_ok_across_regions(void)
 {
-	vma_init(&set);
+	init_set();
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x10000, 0x12000, RX, VMA_TEXT, 0, 0, 0 }), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x12000, 0x14000, RW, VMA_DATA, 0, 0, 0 }), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x15000, 0x16000, RW, VMA_DATA, 0, 0, 0 }), VMA_OK);
@@ -278,20 +292,20 @@ static void range_ok_across_regions(void)
 
 static void resize_and_gap(void)
 {
-	struct vma_set before;
+	static struct vma_snapshot before;
 	struct vma *heap, *stack;
 	const uint32_t gap = 4 * PAGE;
 
-	vma_init(&set);
+	init_set();
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x100000, 0x101000, RW, VMA_HEAP, 0, 0, 0 }), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x200000, 0x210000, RW, VMA_STACK, 0, 0, 0 }), VMA_OK);
 	heap = vma_find(&set, 0x100000);
 	/* brk up to the gap below the stack, not into it. */
 	CHECK_VMA(vma_resize(&set, heap, 0x100000, 0x200000 - gap, gap), VMA_OK);
 	heap = vma_find(&set, 0x100000);
-	before = set;
+	vma_snap(&before, &set);
 	CHECK_VMA(vma_resize(&set, heap, 0x100000, 0x200000 - gap + PAGE, gap), VMA_EEXIST);
-	CHECK(memcmp(&set, &before, sizeof(set)) == 0, "refused resize changed the set");
+	CHECK(vma_unchanged(&before, &set), "refused resize changed the set");
 	/* Shrinking is always fine, even inside an old gap. */
 	CHECK_VMA(vma_resize(&set, heap, 0x100000, 0x180000, gap), VMA_OK);
 	/* The stack grows down to the heap's gap, not further. */
@@ -312,11 +326,98 @@ static void resize_and_gap(void)
 	CHECK_SET(region(0x184000, 0x210000, RW, VMA_STACK), region(0x3f0000, 0x401000, RW, VMA_HEAP));
 }
 
+/* Without a max of its own the array doubles from 8 up to VMA_MAX regions, and stops there. */
+static void array_grows_to_vma_max(void)
+{
+	unsigned caps[16], ncaps = 0;
+
+	vma_release(&set);
+	vma_init(&set, &vma_test_memory);
+	CHECK(set.max == VMA_MAX && set.v == NULL && vma_arrays_out == 0, "an empty set has no array");
+	for (unsigned i = 0; i < VMA_MAX && !check_failed; i++) {
+		uint32_t at = 0x10000 + 2 * i * PAGE;
+		CHECK_VMA(vma_insert(&set, &(struct vma){ at, at + PAGE, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
+		if ((!ncaps || caps[ncaps - 1] != set.cap) && ncaps < ARRAY_SIZE(caps))
+			caps[ncaps++] = set.cap;
+	}
+	CHECK(ncaps == 8, "%u sizes", ncaps);
+	for (unsigned k = 0; k < ncaps; k++)
+		CHECK(caps[k] == 8u << k, "size %u: %u regions", k, caps[k]);
+	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x1000, 0x2000, RW, VMA_ANON, 0, 0, 0 }), VMA_EFULL);
+	CHECK(set.n == VMA_MAX && vma_arrays_out == 1, "%u regions, %ld arrays", set.n, vma_arrays_out);
+	CHECK(vma_check(&set) == NULL, "%s", vma_check(&set));
+}
+
+/* Calls that need a bigger array say ENOMEM and change nothing; the others still work. */
+static void no_memory_refused(void)
+{
+	static struct vma_snapshot before;
+
+	init_set();
+	vma_alloc_fails = true;
+	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x10000, 0x11000, RW, VMA_ANON, 0, 0, 0 }), VMA_ENOMEM);
+	CHECK(set.n == 0 && set.v == NULL && vma_arrays_out == 0, "the first array was not made");
+	CHECK_VMA(vma_remove(&set, 0x10000, 0x11000), VMA_OK); /* nothing there: nothing needed */
+	vma_alloc_fails = false;
+	for (unsigned i = 0; i < 8; i++) { /* eight separate regions fill the first array */
+		uint32_t at = 0x10000 + 2 * i * PAGE;
+		CHECK_VMA(vma_insert(&set, &(struct vma){ at, at + PAGE, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
+	}
+	CHECK(set.n == 8 && set.cap == 8, "%u regions in an array of %u", set.n, set.cap);
+	vma_alloc_fails = true;
+	vma_snap(&before, &set);
+	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x40000, 0x41000, RW, VMA_ANON, 0, 0, 0 }), VMA_ENOMEM);
+	CHECK(vma_unchanged(&before, &set), "a refused insert changed the set");
+	CHECK_VMA(vma_remove(&set, 0x10000 + 14 * PAGE, 0x10000 + 14 * PAGE + PAGE), VMA_OK);
+	CHECK_VMA(vma_protect(&set, 0x10000, 0x11000, R), VMA_OK); /* 7 regions: room for one more */
+	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x10000, 0x12000, RW, VMA_ANON, 0, 0, 0 }), VMA_EEXIST);
+	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x11000, 0x12000, R, VMA_ANON, 0, 0, 0 }), VMA_OK);
+	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x40000, 0x43000, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
+	CHECK(set.n == 8 && set.cap == 8, "%u regions in an array of %u", set.n, set.cap);
+	vma_snap(&before, &set);
+	CHECK_VMA(vma_remove(&set, 0x41000, 0x42000), VMA_ENOMEM);
+	CHECK_VMA(vma_protect(&set, 0x40000, 0x41000, R), VMA_ENOMEM);
+	CHECK(vma_unchanged(&before, &set), "a refused split changed the set");
+	vma_alloc_fails = false;
+	CHECK_VMA(vma_remove(&set, 0x41000, 0x42000), VMA_OK);
+	CHECK(set.n == 9 && set.cap == 16 && vma_arrays_out == 1, "%u regions in %u, %ld arrays", set.n,
+	      set.cap, vma_arrays_out);
+	CHECK(vma_check(&set) == NULL, "%s", vma_check(&set));
+}
+
+/* fork's copy: its own array, or none and ENOMEM; release gives the array back. */
+static void copy_and_release(void)
+{
+	struct vma_set other;
+
+	init_set();
+	vma_init(&other, &vma_test_memory);
+	CHECK_VMA(vma_copy(&other, &set), VMA_OK); /* an empty set: no array */
+	CHECK(other.n == 0 && other.v == NULL && vma_arrays_out == 0, "copied an empty set");
+	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x10000, 0x12000, RX, VMA_TEXT, 0x10000, 0x11800,
+						  0x200000 }),
+		  VMA_OK);
+	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x20000, 0x21000, RW, VMA_STACK, 0, 0, 0 }), VMA_OK);
+	vma_alloc_fails = true;
+	CHECK_VMA(vma_copy(&other, &set), VMA_ENOMEM);
+	CHECK(other.n == 0 && other.v == NULL, "a failed copy left regions");
+	vma_alloc_fails = false;
+	CHECK_VMA(vma_copy(&other, &set), VMA_OK);
+	CHECK(other.n == 2 && other.v != set.v && memcmp(other.v, set.v, 2 * sizeof(set.v[0])) == 0,
+	      "copy differs");
+	CHECK(vma_check(&other) == NULL, "%s", vma_check(&other));
+	CHECK_VMA(vma_remove(&set, 0x20000, 0x21000), VMA_OK);
+	CHECK(other.n == 2 && other.v[1].kind == VMA_STACK, "the copy changed with the original");
+	CHECK(vma_arrays_out == 2, "%ld arrays", vma_arrays_out);
+	vma_release(&other);
+	CHECK(other.n == 0 && other.v == NULL && vma_arrays_out == 1, "%ld arrays", vma_arrays_out);
+}
+
 static void find_free_top_down(void)
 {
 	uint32_t at = 0;
 
-	vma_init(&set);
+	init_set();
 	CHECK(vma_find_free(&set, 0x3000, 0x10000, 0x80000, &at) && at == 0x7d000, "empty: at %x", at);
 	CHECK(vma_find_free(&set, 0x2800, 0x10000, 0x80000, &at) && at == 0x7d000, "len rounds: %x", at);
 	CHECK(vma_find_free(&set, 0x1000, 0x10000, 0x80800, &at) && at == 0x7f000, "hi unaligned: %x", at);
@@ -338,7 +439,7 @@ static void file_fields_absolute(void)
 	const struct vma text = { 0x8048000, 0x804c000, RX, VMA_TEXT, 0x8048000, 0x804a123, 0x200000 };
 	const struct vma data = { 0x804c000, 0x804d000, RW, VMA_DATA, 0x804c000, 0x804c080, 0x204000 };
 
-	vma_init(&set);
+	init_set();
 	CHECK_VMA(vma_insert(&set, &text), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &data), VMA_OK);
 	CHECK_VMA(vma_protect(&set, 0x8049000, 0x804a000, RW), VMA_OK);
@@ -349,14 +450,14 @@ static void file_fields_absolute(void)
 	b.prot = RW;
 	CHECK_SET(a, b, c, data);
 	/* Same attributes but another file part: no merge. */
-	vma_init(&set);
+	init_set();
 	struct vma other = text;
 	other.start = 0x804c000, other.end = 0x804d000, other.file_pa = 0x300000;
 	CHECK_VMA(vma_insert(&set, &text), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &other), VMA_OK);
 	CHECK_EQ(set.n, 2);
 	/* "No file" is stored as zeros, whatever the caller's equal pair was. */
-	vma_init(&set);
+	init_set();
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x1000, 0x2000, R, VMA_BSS, 0x1500, 0x1500, 7 }), VMA_OK);
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x2000, 0x3000, R, VMA_BSS, 0x2500, 0x2500, 9 }), VMA_OK);
 	CHECK_SET(region(0x1000, 0x3000, R, VMA_BSS));
@@ -416,19 +517,19 @@ static unsigned runs(const struct mpage *pages, struct vma *out, unsigned max)
 
 static void check_against_model(void)
 {
-	struct vma want[VMA_MAX];
+	struct vma want[TEST_MAX];
 	const char *why = vma_check(&set);
-	unsigned n = runs(m.page, want, VMA_MAX);
+	unsigned n = runs(m.page, want, TEST_MAX);
 
 	CHECK(why == NULL, "vma_check: %s", why);
-	CHECK(n <= VMA_MAX, "model holds %u runs", n);
-	if (set.n != n || memcmp(set.v, want, n * sizeof(want[0])) != 0) {
+	CHECK(n <= TEST_MAX, "model holds %u runs", n);
+	CHECK(vma_arrays_out == (set.v != NULL), "%ld arrays out, the set has %s", vma_arrays_out,
+	      set.v ? "one" : "none");
+	if (set.n != n || (n && memcmp(set.v, want, n * sizeof(want[0])) != 0)) {
 		printf("# the set:\n");
 		print_set(&set);
 		printf("# the model:\n");
-		struct vma_set w = { n, { { 0 } } };
-		memcpy(w.v, want, n * sizeof(want[0]));
-		print_set(&w);
+		print_set(&(struct vma_set){ .n = n, .cap = n, .max = TEST_MAX, .v = want });
 		CHECK(0, "set and model differ");
 	}
 }
@@ -476,28 +577,41 @@ static void random_range(unsigned first, unsigned last, uint32_t *start, uint32_
 }
 
 /*
- * Run `call`; the expected result is `want`, or VMA_EFULL if `want` is
- * VMA_OK and the model after the call (m.next) would need too many regions.
+ * Check a call's result: `want`, or VMA_EFULL if `want` is VMA_OK and the
+ * model after the call (m.next) would need too many regions, or VMA_ENOMEM
+ * if they would not fit the array and the allocator was failing.  A
+ * refused call must leave the set as it was.
  */
-static unsigned long outcomes[VMA_EFULL + 1];
+static unsigned long outcomes[VMA_ENOMEM + 1];
 
-static void expect(enum vma_result got, enum vma_result want, const struct vma_set *before,
+static void expect(enum vma_result got, enum vma_result want, const struct vma_snapshot *before,
 		   const char *what)
 {
 	struct vma scratch[1];
+	unsigned need = runs(m.next, scratch, 0);
 
-	if (want == VMA_OK && runs(m.next, scratch, 0) > VMA_MAX)
+	if (want == VMA_OK && need > TEST_MAX)
 		want = VMA_EFULL;
+	else if (want == VMA_OK && need > before->head.cap && vma_alloc_fails)
+		want = VMA_ENOMEM;
+	vma_alloc_fails = false;
 	outcomes[want]++;
 	CHECK(got == want, "%s returned %s, expected %s", what, vma_result_name(got),
 	      vma_result_name(want));
 	if (want == VMA_OK)
 		memcpy(m.page, m.next, sizeof(m.page));
 	else
-		CHECK(memcmp(&set, before, sizeof(set)) == 0, "refused %s changed the set", what);
+		CHECK(vma_unchanged(before, &set), "refused %s changed the set", what);
 }
 
-static struct vma_set before;
+/* The set before a call; and one call in twenty finds the allocator failing. */
+static struct vma_snapshot before;
+
+static void before_call(void)
+{
+	vma_snap(&before, &set);
+	vma_alloc_fails = rnd(20) == 0;
+}
 
 static void op_insert(void)
 {
@@ -516,7 +630,7 @@ static void op_insert(void)
 		used |= m.page[p].used;
 		m.next[p] = (struct mpage){ true, v };
 	}
-	before = set;
+	before_call();
 	expect(vma_insert(&set, &v), bad ? VMA_EINVAL : used ? VMA_EEXIST : VMA_OK, &before, "insert");
 }
 
@@ -531,7 +645,7 @@ static void op_remove(void)
 	memcpy(m.next, m.page, sizeof(m.page));
 	for (unsigned p = first; p < last; p++)
 		m.next[p].used = false;
-	before = set;
+	before_call();
 	expect(vma_remove(&set, start, end), bad ? VMA_EINVAL : VMA_OK, &before, "remove");
 }
 
@@ -548,7 +662,7 @@ static void op_protect(void)
 		hole |= !m.page[p].used;
 		m.next[p].a.prot = prot;
 	}
-	before = set;
+	before_call();
 	expect(vma_protect(&set, start, end, prot), bad ? VMA_EINVAL : hole ? VMA_ENOENT : VMA_OK,
 	       &before, "protect");
 }
@@ -597,9 +711,34 @@ static void op_resize(void)
 					page_near(q, page_addr(p), page_addr(p + 1), gap);
 		m.next[p] = (struct mpage){ true, a };
 	}
-	before = set;
+	before_call();
 	expect(vma_resize(&set, &set.v[i], start, end, gap),
 	       bad ? VMA_EINVAL : near ? VMA_EEXIST : VMA_OK, &before, "resize");
+}
+
+/*
+ * fork's copy: the set is replaced by a copy of itself, whose array is
+ * only as big as its regions need -- so that later calls grow it again,
+ * and ENOMEM comes up.  A copy refused for lack of memory leaves the set
+ * as it was.
+ */
+static void op_copy(void)
+{
+	struct vma_set copy;
+
+	vma_init(&copy, &vma_test_memory);
+	copy.max = TEST_MAX;
+	before_call();
+	bool failing = vma_alloc_fails && set.n;
+	enum vma_result r = vma_copy(&copy, &set);
+	vma_alloc_fails = false;
+	CHECK(r == (failing ? VMA_ENOMEM : VMA_OK), "vma_copy returned %s", vma_result_name(r));
+	CHECK(copy.n == (failing ? 0 : set.n), "the copy holds %u of %u regions", copy.n, set.n);
+	CHECK(vma_unchanged(&before, &set), "vma_copy changed its source");
+	if (r == VMA_OK) {
+		vma_release(&set);
+		set = copy;
+	}
 }
 
 static bool window_free(uint64_t start, uint64_t len)
@@ -615,9 +754,9 @@ static void op_lookups(void)
 	/* vma_find on a random byte of the window. */
 	uint64_t addr = page_addr(0) + rnd(NPAGES * PAGE);
 	unsigned p = (unsigned)((addr - m.base) / PAGE);
-	struct vma want[VMA_MAX];
+	struct vma want[TEST_MAX];
 	struct vma *got = vma_find(&set, (uint32_t)addr);
-	unsigned n = runs(m.page, want, VMA_MAX), r;
+	unsigned n = runs(m.page, want, TEST_MAX), r;
 
 	for (r = 0; r < n && !(want[r].start <= addr && addr - want[r].start < want[r].end - want[r].start); r++)
 		;
@@ -668,6 +807,7 @@ static const struct check_op ops[] = {
 	{ "protect", op_protect, 25, 25 },
 	{ "resize", op_resize, 15, 15 },
 	{ "lookups", op_lookups, 10, 10 },
+	{ "copy", op_copy, 5, 5 },
 };
 
 static void model_run(unsigned seed)
@@ -677,7 +817,7 @@ static void model_run(unsigned seed)
 	unsigned long full = 0, done = 0;
 
 	check_seed(seed);
-	vma_init(&set);
+	init_set();
 	memset(&m, 0, sizeof(m));
 	m.base = seed % 2 ? FOUR_GIB - NPAGES * PAGE : 0; /* odd seeds: the top of the space */
 	for (unsigned n = 0; n < MODEL_OPS && !check_failed; n++) {
@@ -691,7 +831,7 @@ static void model_run(unsigned seed)
 			check_against_model();
 		if (check_failed)
 			printf("# seed 0x%x, operation %u (%s)\n", seed, n, op->name);
-		full += set.n == VMA_MAX;
+		full += set.n == TEST_MAX;
 		done++;
 	}
 	if (seed == 1)
@@ -708,6 +848,13 @@ static void random_ops_match_model(void)
 	printf("\n");
 }
 
+/* Last: releasing the set leaves no array out; every test's was freed on the way. */
+static void every_array_freed(void)
+{
+	vma_release(&set);
+	CHECK(vma_arrays_out == 0, "%ld arrays never freed", vma_arrays_out);
+}
+
 int main(void)
 {
 	RUN(insert_find_and_names);
@@ -720,6 +867,10 @@ int main(void)
 	RUN(resize_and_gap);
 	RUN(find_free_top_down);
 	RUN(file_fields_absolute);
+	RUN(array_grows_to_vma_max);
+	RUN(no_memory_refused);
+	RUN(copy_and_release);
 	RUN(random_ops_match_model);
+	RUN(every_array_freed);
 	return check_done();
 }

@@ -61,6 +61,8 @@ static void cmd_slabinfo(int argc, char **argv)
 	for (unsigned i = 0; i < KMALLOC_CLASSES; i++)
 		print_cache(&kheap.classes[i]);
 	print_cache(&kheap.huge_records);
+	for (struct kmem_cache *c = kheap_named_cache_next(NULL); c; c = kheap_named_cache_next(c))
+		print_cache(c);
 }
 MONITOR_COMMAND(slabinfo, "", "object caches, like /proc/slabinfo", cmd_slabinfo);
 
@@ -102,7 +104,7 @@ static void group_block(void *arg, const struct heap_block_info *b)
 static void leaks_collect(uint32_t since, struct leak_report *r)
 {
 	memset(r, 0, sizeof(*r));
-	kalloc_for_each_live(&kheap, since, group_block, r);
+	kheap_for_each_live(since, group_block, r);
 }
 
 static void cmd_leaks(int argc, char **argv)

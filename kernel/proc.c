@@ -3,7 +3,11 @@
  *
  * The process table is a fixed array, as in xv6: a limit on processes is
  * something the kernel must have anyway (a fork bomb meets it and gets
- * -EAGAIN), and a static table cannot itself run out of memory.
+ * -EAGAIN).  It holds pointers: each struct proc is an object of the
+ * "proc" cache (mm/kheap.h, `slabinfo` shows it), taken at spawn or fork
+ * and given back when the process is reaped, so the memory of processes
+ * that do not exist is not held, and the table itself cannot run out of
+ * memory.  A process is set up (PROC_NEW) in its slot before it is seen.
  *
  * Scheduling.  There is no idle process: whoever calls proc_run (kmain,
  * the monitor, an in-kernel test) becomes the scheduler and, between
@@ -36,6 +40,7 @@
 #include "errno.h"
 #include "initrd.h"
 #include "mm/fault.h"
+#include "mm/kheap.h"
 #include "mm/pageref.h"
 #include "mm/vmalloc.h"
 #include "panic.h"
@@ -45,7 +50,8 @@
 #define EFLAGS_RESERVED 0x002 /* bit 1 always reads 1 */
 
 struct proc *proc_current;
-static struct proc procs[PROC_MAX];
+static struct kmem_cache *proc_cache;
+static struct proc *procs[PROC_MAX]; /* NULL: a free slot */
 static uint32_t scheduler_esp;
 static unsigned next_slot; /* round robin starts here */
 static int last_pid;
@@ -56,49 +62,67 @@ extern char trap_return[];
 
 /* ---- the table ------------------------------------------------------------ */
 
+/* The process in slot i, if there is one and it is set up; else NULL. */
+static struct proc *slot_proc(unsigned i)
+{
+	struct proc *p = procs[i];
+
+	return p && p->state != PROC_NEW ? p : NULL;
+}
+
 struct proc *proc_find(int pid)
 {
-	for (unsigned i = 0; i < PROC_MAX; i++)
-		if (procs[i].state != PROC_FREE && procs[i].pid == pid)
-			return &procs[i];
+	for (unsigned i = 0; i < PROC_MAX; i++) {
+		struct proc *p = slot_proc(i);
+		if (p && p->pid == pid)
+			return p;
+	}
 	return NULL;
 }
 
 bool proc_any_alive(void)
 {
 	for (unsigned i = 0; i < PROC_MAX; i++)
-		if (procs[i].state != PROC_FREE)
+		if (slot_proc(i))
 			return true;
 	return false;
 }
 
-/* A free slot with a kernel stack, or NULL (*error says why). */
+/* A new process in a free slot, with a kernel stack, or NULL (*error says why). */
 static struct proc *proc_alloc(const char *name, int *error)
 {
-	struct proc *p = NULL;
+	unsigned i = 0;
+	struct proc *p;
 
-	for (unsigned i = 0; i < PROC_MAX && !p; i++)
-		if (procs[i].state == PROC_FREE)
-			p = &procs[i];
-	if (!p) {
+	while (i < PROC_MAX && procs[i])
+		i++;
+	if (i == PROC_MAX) {
 		*error = -EAGAIN;
+		return NULL;
+	}
+	if (!(p = kmem_cache_alloc(proc_cache))) {
+		*error = -ENOMEM;
 		return NULL;
 	}
 	memset(p, 0, sizeof(*p));
 	if (!(p->kstack = kstack_alloc())) {
+		kmem_cache_free(proc_cache, p);
 		*error = -ENOMEM;
 		return NULL;
 	}
 	p->pid = ++last_pid;
-	for (unsigned i = 0; i + 1 < sizeof(p->name) && name[i]; i++)
-		p->name[i] = name[i];
+	p->slot = i;
+	for (unsigned k = 0; k + 1 < sizeof(p->name) && name[k]; k++)
+		p->name[k] = name[k];
+	procs[i] = p;
 	return p;
 }
 
 static void proc_free(struct proc *p)
 {
 	vfree(p->kstack);
-	p->state = PROC_FREE;
+	procs[p->slot] = NULL;
+	kmem_cache_free(proc_cache, p);
 }
 
 /* The kernel stack of a process about to return to user mode with `tf`. */
@@ -205,9 +229,9 @@ static bool ready(const struct proc *p)
 static struct proc *pick_next(void)
 {
 	for (unsigned i = 0; i < PROC_MAX; i++) {
-		struct proc *p = &procs[(next_slot + i) % PROC_MAX];
-		if (ready(p)) {
-			next_slot = (unsigned)(p - procs) + 1;
+		struct proc *p = slot_proc((next_slot + i) % PROC_MAX);
+		if (p && ready(p)) {
+			next_slot = p->slot + 1;
 			return p;
 		}
 	}
@@ -255,9 +279,11 @@ static void reschedule(void)
 /* Zombies nobody will wait for. */
 static void reap_orphans(void)
 {
-	for (unsigned i = 0; i < PROC_MAX; i++)
-		if (procs[i].state == PROC_ZOMBIE && !procs[i].parent && !procs[i].awaited)
-			proc_free(&procs[i]);
+	for (unsigned i = 0; i < PROC_MAX; i++) {
+		struct proc *p = slot_proc(i);
+		if (p && p->state == PROC_ZOMBIE && !p->parent && !p->awaited)
+			proc_free(p);
+	}
 }
 
 /* One scheduling step: run the next ready process, or sleep until an interrupt. */
@@ -289,7 +315,7 @@ void proc_run_all(void)
 /* Ask a process to die; a sleeper is woken to notice. */
 static void send_kill(struct proc *p, int sig)
 {
-	if (p->state == PROC_FREE || p->state == PROC_ZOMBIE)
+	if (p->state == PROC_NEW || p->state == PROC_ZOMBIE)
 		return;
 	p->kill_signal = sig;
 	if (p->state == PROC_SLEEPING)
@@ -298,16 +324,20 @@ static void send_kill(struct proc *p, int sig)
 
 static void kill_job(int job)
 {
-	for (unsigned i = 0; i < PROC_MAX; i++)
-		if (procs[i].job == job)
-			send_kill(&procs[i], SIGKILL);
+	for (unsigned i = 0; i < PROC_MAX; i++) {
+		struct proc *p = slot_proc(i);
+		if (p && p->job == job)
+			send_kill(p, SIGKILL);
+	}
 }
 
 static bool job_alive(int job)
 {
-	for (unsigned i = 0; i < PROC_MAX; i++)
-		if (procs[i].state != PROC_FREE && procs[i].job == job)
+	for (unsigned i = 0; i < PROC_MAX; i++) {
+		struct proc *p = slot_proc(i);
+		if (p && p->job == job)
 			return true;
+	}
 	return false;
 }
 
@@ -360,9 +390,11 @@ void proc_exit(int wait_status)
 	as_switch(&kernel_space);
 	uvm_set_current(NULL);
 	uvm_destroy(&p->uvm);
-	for (unsigned i = 0; i < PROC_MAX; i++)
-		if (procs[i].state != PROC_FREE && procs[i].parent == p)
-			procs[i].parent = NULL;
+	for (unsigned i = 0; i < PROC_MAX; i++) {
+		struct proc *c = slot_proc(i);
+		if (c && c->parent == p)
+			c->parent = NULL;
+	}
 	p->status = wait_status;
 	p->state = PROC_ZOMBIE;
 	wake_waiting_parent(p);
@@ -375,8 +407,8 @@ static struct proc *find_child(struct proc *parent, int pid, bool *any)
 {
 	*any = false;
 	for (unsigned i = 0; i < PROC_MAX; i++) {
-		struct proc *c = &procs[i];
-		if (c->state == PROC_FREE || c->parent != parent || (pid > 0 && c->pid != pid))
+		struct proc *c = slot_proc(i);
+		if (!c || c->parent != parent || (pid > 0 && c->pid != pid))
 			continue;
 		*any = true;
 		if (c->state == PROC_ZOMBIE)
@@ -501,6 +533,10 @@ void syscall_init(void);
 
 void proc_init(void)
 {
+	/* fxsave needs the register area 16-byte aligned (struct fpu_state) */
+	proc_cache = kmem_cache_create("proc", sizeof(struct proc), 16, NULL);
+	if (!proc_cache)
+		panic("no memory for the process cache");
 	fpu_init();
 	pageref_init();
 	fault_add_resolver(uvm_fault);
@@ -522,14 +558,14 @@ const char *proc_status_text(int status)
 	return buf;
 }
 
-static const char *const state_names[] = { "free", "runnable", "running", "sleeping", "zombie" };
+static const char *const state_names[] = { "new", "runnable", "running", "sleeping", "zombie" };
 
 void proc_print_table(void)
 {
 	kprintf("  PID  PPID STATE     TICKS  RSS(K) NAME\n");
 	for (unsigned i = 0; i < PROC_MAX; i++) {
-		struct proc *p = &procs[i];
-		if (p->state == PROC_FREE)
+		struct proc *p = slot_proc(i);
+		if (!p)
 			continue;
 		kprintf("%5d %5d %-9s %5u %7u %s\n", p->pid, p->parent ? p->parent->pid : 0,
 			state_names[p->state], p->ticks,

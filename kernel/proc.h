@@ -35,10 +35,12 @@
 #define WAIT_EXITED(code) (((code) & 0xFF) << 8)
 #define WNOHANG 1
 
-enum proc_state { PROC_FREE, PROC_RUNNABLE, PROC_RUNNING, PROC_SLEEPING, PROC_ZOMBIE };
+/* PROC_NEW: in the table, being set up (spawn, fork); not yet a process the loops see. */
+enum proc_state { PROC_NEW, PROC_RUNNABLE, PROC_RUNNING, PROC_SLEEPING, PROC_ZOMBIE };
 
 struct proc {
 	int pid;
+	unsigned slot;          /* its entry in the process table */
 	int job;                /* the pid of the proc_spawn'd ancestor: proc_run's unit */
 	enum proc_state state;
 	char name[PROC_NAME_MAX];

@@ -258,12 +258,28 @@ bool kmem_cache_destroy(struct kmem_cache *c)
 	return true;
 }
 
+struct kmem_cache *kheap_named_cache_next(struct kmem_cache *c)
+{
+	for (c = c ? c->next : slab_caches(); c && kalloc_own_cache(&kheap, c); c = c->next)
+		;
+	return c;
+}
+
+void kheap_for_each_live(uint32_t since, void (*fn)(void *arg, const struct heap_block_info *b),
+			 void *arg)
+{
+	kalloc_for_each_live(&kheap, since, fn, arg);
+	for (struct kmem_cache *c = kheap_named_cache_next(NULL); c; c = kheap_named_cache_next(c))
+		slab_for_each_live(c, since, fn, arg);
+}
+
 unsigned kheap_check(void)
 {
 	char why[96];
 	unsigned n = kalloc_check(&kheap, why, sizeof(why));
 
-	n += slab_cache_check(&caches_cache, n ? NULL : why, sizeof(why));
+	for (struct kmem_cache *c = kheap_named_cache_next(NULL); c; c = kheap_named_cache_next(c))
+		n += slab_cache_check(c, n ? NULL : why, sizeof(why));
 	if (n)
 		kprintf("kheap: heap_check found %u problem(s), first: %s\n", n, why);
 	return n;

@@ -47,7 +47,22 @@ void kmem_cache_free(struct kmem_cache *c, void *obj);
 /* Destroy an empty cache; false (nothing done) while it has live objects. */
 bool kmem_cache_destroy(struct kmem_cache *c);
 
+/*
+ * The object caches beyond kmalloc's own size classes, one after another
+ * (NULL: the first; NULL when there are no more): kmem_cache_create's, and
+ * the cache those come from.
+ */
+struct kmem_cache *kheap_named_cache_next(struct kmem_cache *c);
+
 /* Check the whole kernel heap; prints and returns the number of problems. */
 unsigned kheap_check(void);
+
+/*
+ * Call fn for every live allocation numbered `since` or later (kalloc_mark):
+ * kmalloc's and every object cache's (leak reports; the caches' objects
+ * carry numbers in debug mode).
+ */
+void kheap_for_each_live(uint32_t since, void (*fn)(void *arg, const struct heap_block_info *b),
+			 void *arg);
 
 #endif

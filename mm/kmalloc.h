@@ -111,6 +111,12 @@ static inline unsigned kalloc_class_index(const struct kalloc *ka, const struct 
 	return i < KMALLOC_CLASSES && c == &ka->classes[i] ? (unsigned)i : KMALLOC_CLASSES;
 }
 
+/* Is c one of ka's own caches (a size class, or the huge records' cache)? */
+static inline bool kalloc_own_cache(const struct kalloc *ka, const struct kmem_cache *c)
+{
+	return kalloc_class_index(ka, c) < KMALLOC_CLASSES || c == &ka->huge_records;
+}
+
 /*
  * Class i's caches carry slab tag i + 1 (slab_cache_tag): a reader without
  * the lock (the host's magazines) learns an object's class from its slab's

@@ -245,6 +245,11 @@ bool slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t
 	return true;
 }
 
+struct kmem_cache *slab_caches(void)
+{
+	return all_caches;
+}
+
 bool slab_cache_tag(struct kmem_cache *c, unsigned tag)
 {
 	if (tag >= SLAB_TAGS || c->stats.slabs)

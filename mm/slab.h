@@ -258,4 +258,7 @@ void slab_for_each_live(struct kmem_cache *c, uint32_t since,
 /* Check every slab: counts, lists, bitmaps, free lists, red zones, poison. */
 unsigned slab_cache_check(struct kmem_cache *c, char *why, size_t why_size);
 
+/* Every cache set up and not destroyed, newest first, linked by `next` (slabinfo, checks). */
+struct kmem_cache *slab_caches(void);
+
 #endif

@@ -490,7 +490,7 @@ int32_t uvm_munmap(struct uvm *u, uint32_t addr, uint32_t len)
 	if (addr % PAGE_SIZE || len == 0 || size == 0 || !user_range(addr, size))
 		return -EINVAL;
 	if (vma_remove(&u->vmas, addr, addr + size) != VMA_OK)
-		return -ENOMEM; /* a split needs a region slot there is not */
+		return -ENOMEM; /* a split needs a region the set cannot hold (VMA_MAX, or no memory) */
 	release_pages(u, addr, addr + size);
 	update_code_end(u);
 	return 0;

@@ -103,7 +103,8 @@ check_monitor() {
 		'c0400000 -> 00400000  4K  RW S' 'v 00000000: -------- --------' \
 		"unknown command 'no-such-command'" 'argv[2] = "two"' 'hello exited with status 0' \
 		'[pid 2] sleep started' '    2     0 ' '  PID  PPID STATE' 'pid 2 (sleep): ' \
-		'stack ' 'faults resolved:' 'exec bad-magic: refused: not an ELF file' \
+		'stack ' 'faults resolved:' '  proc                  1 ' \
+		'  addrspace             1 ' 'exec bad-magic: refused: not an ELF file' \
 		'run: cannot start bad-magic' 'halting'; do
 		grep -qF -- "$want" "$log" || { fail "monitor output lacks '$want'"; return; }
 	done

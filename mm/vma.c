@@ -220,6 +220,8 @@ void vma_release(struct vma_set *s)
 
 enum vma_result vma_copy(struct vma_set *dst, const struct vma_set *src)
 {
+	if (src->n > dst->max)
+		return VMA_EFULL;
 	if (!make_room(dst, src->n))
 		return VMA_ENOMEM;
 	if (src->n)

@@ -93,7 +93,10 @@ void vma_init(struct vma_set *s, const struct vma_memory *mem);
 /* Give the array back: the set is empty again. */
 void vma_release(struct vma_set *s);
 
-/* Empty set `dst` (vma_init'ed) gets a copy of src's regions: VMA_OK or VMA_ENOMEM (dst stays empty). */
+/*
+ * Empty set `dst` (vma_init'ed) gets a copy of src's regions: VMA_OK, or
+ * VMA_EFULL (more than dst's max) or VMA_ENOMEM, and dst stays empty.
+ */
 enum vma_result vma_copy(struct vma_set *dst, const struct vma_set *src);
 
 /* The region containing addr, or NULL. */

@@ -20,12 +20,59 @@
  *    page rounding overflows) -> -ENOMEM, and so does mprotect of
  *    0xffffffff bytes;
  *  - PROT_WRITE alone can be read (on x86 it implies PROT_READ, on Linux
- *    too).
+ *    too);
+ *  - many regions: making every other page of a mapping read-only splits
+ *    it into one region per page, well past the 8 the region array starts
+ *    with and the 64 the kernel once had room for, until the kernel's
+ *    limit of 1024 regions makes mprotect fail with -ENOMEM (as Linux's
+ *    vm.max_map_count does); the pages keep their contents and rights, a
+ *    forked child (which copies the whole region array) sees them too, and
+ *    one munmap takes them all away.
  */
 #include "lib/ulib.h"
 
 #define PAGES	16
 #define LEN	(PAGES * PAGE_SIZE)
+
+#define MANY_PAGES 1100 /* every other one read-only: more regions than the kernel allows */
+
+static void child_reads_every_page(void *arg)
+{
+	volatile unsigned char *m = arg;
+
+	for (unsigned i = 0; i < MANY_PAGES; i += 2)
+		if (m[i * PAGE_SIZE] != (unsigned char)(i + 1))
+			sys_exit(1);
+}
+
+static void many_regions(void)
+{
+	long r = sys_mmap_anon(MANY_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE);
+	volatile unsigned char *m = (volatile unsigned char *)r;
+	unsigned made = 0, i;
+	long last = 0;
+
+	CHECK(!sys_failed(r));
+	for (i = 0; i < MANY_PAGES; i += 2)
+		m[i * PAGE_SIZE] = (unsigned char)(i + 1);
+	for (i = 1; i < MANY_PAGES && !(last = sys_mprotect((void *)(r + i * PAGE_SIZE), PAGE_SIZE,
+							      PROT_READ)); i += 2)
+		made++;
+	/* Each call adds two regions; the program has a handful of others. */
+	CHECK_EQ(last, -ENOMEM);
+	CHECK(made > 500 && made < 512);
+	CHECK_EQ(m[0], 1);
+	m[0] = 7;
+	CHECK_EQ(m[0], 7);
+	m[0] = 1;
+	expect_segv("write to a page in the middle of 1000 regions", poke,
+		    (void *)(r + 401 * PAGE_SIZE));
+	CHECK_EQ(child_run(child_reads_every_page, (void *)r), 0);
+	CHECK_EQ(sys_munmap((void *)r, MANY_PAGES * PAGE_SIZE), 0);
+	expect_segv("read after one munmap of all of them", peek, (void *)(r + 401 * PAGE_SIZE));
+	printf("ok: %u mprotect calls split a mapping into %u regions, the next got -ENOMEM; "
+	       "a child saw them all; one munmap took them away\n", made, 2 * made + 1);
+}
 
 int main(void)
 {
@@ -122,5 +169,7 @@ int main(void)
 	CHECK_EQ(*(volatile char *)w, 5);
 	CHECK_EQ(sys_munmap((void *)w, PAGE_SIZE), 0);
 	printf("ok: PROT_WRITE alone can be written and read\n");
+
+	many_regions();
 	return checks_done("test-mmap");
 }

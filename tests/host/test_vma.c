@@ -346,6 +346,16 @@ static void array_grows_to_vma_max(void)
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x1000, 0x2000, RW, VMA_ANON, 0, 0, 0 }), VMA_EFULL);
 	CHECK(set.n == VMA_MAX && vma_arrays_out == 1, "%u regions, %ld arrays", set.n, vma_arrays_out);
 	CHECK(vma_check(&set) == NULL, "%s", vma_check(&set));
+	/* A max that is no doubling of 8: the last array is just that big. */
+	init_set();
+	set.max = 20;
+	for (unsigned i = 0; i < 20; i++) {
+		uint32_t at = 0x10000 + 2 * i * PAGE;
+		CHECK_VMA(vma_insert(&set, &(struct vma){ at, at + PAGE, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
+		CHECK(set.cap == (i < 8 ? 8u : i < 16 ? 16u : 20u), "%u regions in %u", set.n, set.cap);
+	}
+	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x1000, 0x2000, RW, VMA_ANON, 0, 0, 0 }), VMA_EFULL);
+	CHECK(vma_check(&set) == NULL, "%s", vma_check(&set));
 }
 
 /* Calls that need a bigger array say ENOMEM and change nothing; the others still work. */
@@ -401,6 +411,11 @@ static void copy_and_release(void)
 	vma_alloc_fails = true;
 	CHECK_VMA(vma_copy(&other, &set), VMA_ENOMEM);
 	CHECK(other.n == 0 && other.v == NULL, "a failed copy left regions");
+	vma_alloc_fails = false;
+	other.max = 1;
+	CHECK_VMA(vma_copy(&other, &set), VMA_EFULL);
+	CHECK(other.n == 0 && other.v == NULL && vma_arrays_out == 1, "a copy past max left regions");
+	other.max = VMA_MAX;
 	vma_alloc_fails = false;
 	CHECK_VMA(vma_copy(&other, &set), VMA_OK);
 	CHECK(other.n == 2 && other.v != set.v && memcmp(other.v, set.v, 2 * sizeof(set.v[0])) == 0,

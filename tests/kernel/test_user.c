@@ -125,7 +125,12 @@ static struct kmem_cache *cache_named(const char *name)
 	return c;
 }
 
-/* A process is an object of the "proc" cache, its regions a kmalloc block; both go when it is reaped. */
+/*
+ * A process is an object of the "proc" cache and its regions a kmalloc
+ * block; once it is reaped, no allocation made for it is left.  The
+ * process is run to its end before anything is judged, so that a failed
+ * check leaves nothing behind for the tests after this one.
+ */
 KTEST(user_process_memory_comes_from_the_heap)
 {
 	const char *argv[] = { "hello", NULL };
@@ -135,16 +140,22 @@ KTEST(user_process_memory_comes_from_the_heap)
 		return;
 	KEXPECT(procs != NULL, "no \"proc\" object cache");
 	size_t live = procs->stats.live;
+	struct usage before = usage_now();
 	int pid = proc_spawn(argv);
 	struct proc *p = proc_find(pid);
-	KEXPECT(pid > 0 && p, "hello did not start (%d)", pid);
-	KEXPECT(procs->stats.live == live + 1, "%u processes in the cache, %u before",
-		(unsigned)procs->stats.live, (unsigned)live);
-	KEXPECT(p->uvm.vmas.n > 0 && ksize(p->uvm.vmas.v) >= p->uvm.vmas.cap * sizeof(struct vma),
-		"the region array (%u of %u) is not a kmalloc block", p->uvm.vmas.n, p->uvm.vmas.cap);
+	size_t live_then = procs->stats.live;
+	bool array_from_kmalloc = p && p->uvm.vmas.n > 0 &&
+				  ksize(p->uvm.vmas.v) >= p->uvm.vmas.cap * sizeof(struct vma);
 	proc_run_all();
-	KEXPECT(procs->stats.live == live, "%u processes in the cache after the reaping, %u before",
-		(unsigned)procs->stats.live, (unsigned)live);
+	struct leftovers left = left_since(before);
+	KEXPECT(pid > 0 && p, "hello did not start (%d)", pid);
+	KEXPECT(live_then == live + 1, "%u processes in the cache while hello ran, %u before",
+		(unsigned)live_then, (unsigned)live);
+	KEXPECT(array_from_kmalloc, "hello's region array is not a kmalloc block");
+	KEXPECT(procs->stats.live == live && left.objects == 0 && left.frames == 0,
+		"after the reaping: %u processes in the cache (%u before), %u kernel allocations "
+		"and %d frames left", (unsigned)procs->stats.live, (unsigned)live, left.objects,
+		left.frames);
 }
 
 KTEST(user_bad_elf_files_refused)

@@ -160,13 +160,20 @@ static void merge_identical_neighbours(void)
 	CHECK_SET(region(0xf000, 0x16000, RW, VMA_ANON), heap);
 }
 
+/* Insert the i-th of a row of separate one-page regions: 0x10000, 0x12000, ... */
+static enum vma_result add_separate(unsigned i)
+{
+	uint32_t at = 0x10000 + 2 * i * PAGE;
+
+	return vma_insert(&set, &(struct vma){ at, at + PAGE, RW, VMA_ANON, 0, 0, 0 });
+}
+
 /* TEST_MAX separate one-page regions at 0x10000, 0x12000, ... */
 static void fill_set(void)
 {
 	init_set();
 	for (unsigned i = 0; i < TEST_MAX; i++) {
-		uint32_t at = 0x10000 + 2 * i * PAGE;
-		enum vma_result r = vma_insert(&set, &(struct vma){ at, at + PAGE, RW, VMA_ANON, 0, 0, 0 });
+		enum vma_result r = add_separate(i);
 		CHECK(r == VMA_OK, "insert %u: %s", i, vma_result_name(r));
 	}
 }
@@ -335,8 +342,7 @@ static void array_grows_to_vma_max(void)
 	vma_init(&set, &vma_test_memory);
 	CHECK(set.max == VMA_MAX && set.v == NULL && vma_arrays_out == 0, "an empty set has no array");
 	for (unsigned i = 0; i < VMA_MAX && !check_failed; i++) {
-		uint32_t at = 0x10000 + 2 * i * PAGE;
-		CHECK_VMA(vma_insert(&set, &(struct vma){ at, at + PAGE, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
+		CHECK_VMA(add_separate(i), VMA_OK);
 		if ((!ncaps || caps[ncaps - 1] != set.cap) && ncaps < ARRAY_SIZE(caps))
 			caps[ncaps++] = set.cap;
 	}
@@ -350,8 +356,7 @@ static void array_grows_to_vma_max(void)
 	init_set();
 	set.max = 20;
 	for (unsigned i = 0; i < 20; i++) {
-		uint32_t at = 0x10000 + 2 * i * PAGE;
-		CHECK_VMA(vma_insert(&set, &(struct vma){ at, at + PAGE, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
+		CHECK_VMA(add_separate(i), VMA_OK);
 		CHECK(set.cap == (i < 8 ? 8u : i < 16 ? 16u : 20u), "%u regions in %u", set.n, set.cap);
 	}
 	CHECK_VMA(vma_insert(&set, &(struct vma){ 0x1000, 0x2000, RW, VMA_ANON, 0, 0, 0 }), VMA_EFULL);
@@ -369,10 +374,8 @@ static void no_memory_refused(void)
 	CHECK(set.n == 0 && set.v == NULL && vma_arrays_out == 0, "the first array was not made");
 	CHECK_VMA(vma_remove(&set, 0x10000, 0x11000), VMA_OK); /* nothing there: nothing needed */
 	vma_alloc_fails = false;
-	for (unsigned i = 0; i < 8; i++) { /* eight separate regions fill the first array */
-		uint32_t at = 0x10000 + 2 * i * PAGE;
-		CHECK_VMA(vma_insert(&set, &(struct vma){ at, at + PAGE, RW, VMA_ANON, 0, 0, 0 }), VMA_OK);
-	}
+	for (unsigned i = 0; i < 8; i++) /* eight separate regions fill the first array */
+		CHECK_VMA(add_separate(i), VMA_OK);
 	CHECK(set.n == 8 && set.cap == 8, "%u regions in an array of %u", set.n, set.cap);
 	vma_alloc_fails = true;
 	vma_snap(&before, &set);
